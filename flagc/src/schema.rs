@@ -1,0 +1,1 @@
+//! The JSON Schemas (`schema/*.json`, the same files editors use) applied to parsed files.

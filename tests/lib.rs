@@ -1,0 +1,1 @@
+//! Fixture and end-to-end tests live under `tests/`.
