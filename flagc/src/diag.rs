@@ -136,7 +136,7 @@ codes! {
     /// A rule that fires under no combination of the static attributes.
     NeverFires = "W0503",
     /// A flag whose value is the same for every context in every static combination.
-    ConstantFlag = "W0504",
+    ConstantFlag = "N0504",
     /// A flag that `permanent = true` and `expires` both describe: `expires` is ignored.
     PermanentWithExpiry = "W0505",
     // ---- E06xx: evaluation inputs ------------------------------------------------------------

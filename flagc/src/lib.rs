@@ -13,8 +13,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bucket;
 pub mod check;
+pub mod compile;
 pub mod diag;
+pub mod eval;
+pub mod interp;
+pub mod ir;
 pub mod model;
 pub mod parse;
 pub mod schema;
