@@ -1,1 +1,459 @@
-//! The JSON Schemas (`schema/*.json`, the same files editors use) applied to parsed files.
+//! Structure: the JSON Schemas in `schema/` (the same files editors use through Taplo's
+//! `#:schema` association), applied to each parsed file.
+//!
+//! Schema errors are mapped back to the line and column of the offending key or value. A
+//! schema node may carry `x-flagc-code`, `x-flagc-message` (with `{value}` standing for the
+//! offending value or name) and `x-flagc-help` to make its errors as specific as the semantic
+//! checks' are.
+//!
+//! **Invariant:** the schema owns structure (field names, TOML types, required fields, value
+//! ranges); the semantic checks in [`crate::check`] own meaning and skip anything the schema
+//! already reported, so each problem is reported once.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::Validator;
+use serde_json::Value;
+
+use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
+use crate::parse::{Node, ParsedFile};
+
+/// The flag-file schema, as committed in `schema/flags.schema.json`.
+pub const FLAGS_SCHEMA: &str = include_str!("../../schema/flags.schema.json");
+/// The manifest schema, as committed in `schema/manifest.schema.json`.
+pub const MANIFEST_SCHEMA: &str = include_str!("../../schema/manifest.schema.json");
+
+/// Which schema applies to a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// `flagc.toml`.
+    Manifest,
+    /// Any other `*.toml`.
+    Flags,
+}
+
+struct Compiled {
+    document: Value,
+    validator: Validator,
+}
+
+fn compiled(kind: FileKind) -> &'static Compiled {
+    static FLAGS: OnceLock<Compiled> = OnceLock::new();
+    static MANIFEST: OnceLock<Compiled> = OnceLock::new();
+    let (cell, text) = match kind {
+        FileKind::Flags => (&FLAGS, FLAGS_SCHEMA),
+        FileKind::Manifest => (&MANIFEST, MANIFEST_SCHEMA),
+    };
+    cell.get_or_init(|| {
+        // The schemas are committed files compiled into the binary; a test parses both, so a
+        // broken schema fails CI, never a user's run.
+        #[allow(clippy::expect_used)]
+        let document: Value = serde_json::from_str(text).expect("committed schema is valid JSON");
+        #[allow(clippy::expect_used)]
+        let validator = jsonschema::draft7::new(&document).expect("committed schema compiles");
+        Compiled { document, validator }
+    })
+}
+
+/// Validates one parsed file against its schema, reporting each error at its place.
+pub fn validate(kind: FileKind, file: &ParsedFile, diags: &mut Diagnostics) {
+    let schema = compiled(kind);
+    let instance = file.root.to_json();
+    for error in schema.validator.iter_errors(&instance) {
+        let path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
+        let Some((key, node)) = file.root.locate(&path) else { continue };
+        let keyword_parent = parent_node(&schema.document, error.schema_path().as_str());
+        let ctx = Context { file: &file.path, path: &path, node, key_span: key.map(|k| k.span.clone()), annotations: keyword_parent };
+        if let Some(d) = map_error(&ctx, error.kind(), &instance_at(&instance, &path)) {
+            diags.push(d);
+        }
+    }
+}
+
+struct Context<'a> {
+    file: &'a str,
+    path: &'a [String],
+    node: &'a Node,
+    key_span: Option<std::ops::Range<usize>>,
+    /// The schema object holding the failing keyword.
+    annotations: Option<&'a Value>,
+}
+
+impl Context<'_> {
+    fn note(&self, name: &str) -> Option<&str> {
+        self.annotations?.get(name)?.as_str()
+    }
+
+    fn code(&self, default: Code) -> Code {
+        self.note("x-flagc-code")
+            .and_then(|c| Code::ALL.iter().copied().find(|k| k.as_str() == c))
+            .unwrap_or(default)
+    }
+
+    fn message(&self, value: &str, default: String) -> String {
+        self.note("x-flagc-message").map_or(default, |m| m.replace("{value}", value))
+    }
+
+    fn with_help(&self, d: Diagnostic) -> Diagnostic {
+        match self.note("x-flagc-help") {
+            Some(h) => d.with_help(h),
+            None => d,
+        }
+    }
+
+    /// "flag `x`", "rule #2 of flag `x`", "the manifest's `[context]`"… for messages.
+    fn place(&self) -> String {
+        describe_path(self.path)
+    }
+
+    /// The key span if there is one, else the value span.
+    fn span(&self) -> std::ops::Range<usize> {
+        self.key_span.clone().unwrap_or_else(|| self.node.span.clone())
+    }
+}
+
+fn map_error(ctx: &Context<'_>, kind: &ValidationErrorKind, instance: &Value) -> Option<Diagnostic> {
+    Some(match kind {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            // One diagnostic per unexpected key would be better, but `iter_errors` yields one
+            // error per object; report the first here and the others as their own errors.
+            let table = ctx.node.as_table()?;
+            let allowed: Vec<&str> = ctx
+                .annotations
+                .and_then(|a| a.get("properties"))
+                .and_then(Value::as_object)
+                .map(|o| o.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let mut first = None;
+            for name in unexpected {
+                let Some((k, _)) = table.iter().find(|(k, _)| &k.name == name) else { continue };
+                let default = if ctx.path.is_empty() {
+                    format!("unknown field `{name}`")
+                } else {
+                    format!("unknown field `{name}` in {}", ctx.place())
+                };
+                let mut d = Diagnostic::error(ctx.code(Code::UnknownField), ctx.file, k.span.clone(), ctx.message(name, default));
+                if let Some(h) = did_you_mean(name, allowed.iter().copied()) {
+                    d = d.with_help(h);
+                }
+                if first.is_none() {
+                    first = Some(d);
+                }
+                // Further unexpected keys of the same table are rare; they are reported once
+                // the first is fixed, like rustc does for cascading errors.
+            }
+            first?
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            let d = Diagnostic::error(
+                ctx.code(Code::MissingField),
+                ctx.file,
+                ctx.span(),
+                ctx.message(name, format!("{} is missing `{name}`", ctx.place())),
+            );
+            let help = match name {
+                "description" => Some("add `description = \"…\"`: it becomes the accessor's documentation"),
+                "owner" => Some("add `owner = \"team-name\"`: the team or person who owns the flag"),
+                "default" => Some("add `default = …`: the value when no rule decides, whose type gives the flag's type"),
+                _ => None,
+            };
+            match (ctx.note("x-flagc-help"), help) {
+                (Some(_), _) => ctx.with_help(d),
+                (None, Some(h)) => d.with_help(h),
+                (None, None) => d,
+            }
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(t) => type_name(&t.to_string()).to_owned(),
+                TypeKind::Multiple(ts) => {
+                    let names: Vec<&str> = ts.iter().map(|t| type_name(&t.to_string())).collect();
+                    join_or(&names)
+                }
+            };
+            let what = ctx.path.last().map_or_else(|| "the file".to_owned(), |_| format!("{}", ctx.place()));
+            let found = ctx.node.type_name();
+            ctx.with_help(Diagnostic::error(
+                ctx.code(Code::WrongType),
+                ctx.file,
+                ctx.node.span.clone(),
+                ctx.message(found, format!("{what} must be {expected}, found {found}")),
+            ))
+        }
+        ValidationErrorKind::PropertyNames { error } => {
+            let name = error.instance().as_str()?.to_owned();
+            let (k, _) = ctx.node.as_table()?.iter().find(|(k, _)| k.name == name)?;
+            let inner = ctx.annotations;
+            let code = inner
+                .and_then(|a| a.get("x-flagc-code")?.as_str())
+                .and_then(|c| Code::ALL.iter().copied().find(|k| k.as_str() == c))
+                .unwrap_or(Code::InvalidName);
+            let message = inner
+                .and_then(|a| a.get("x-flagc-message")?.as_str())
+                .map_or_else(|| format!("invalid name `{name}`"), |m| m.replace("{value}", &name));
+            let mut d = Diagnostic::error(code, ctx.file, k.span.clone(), message);
+            if let Some(h) = inner.and_then(|a| a.get("x-flagc-help")?.as_str()) {
+                d = d.with_help(h);
+            }
+            if let Some(snake) = to_snake_case(&name).filter(|s| *s != name) {
+                let help = match d.help.take() {
+                    Some(h) => format!("{h}; perhaps `{snake}`"),
+                    None => format!("perhaps `{snake}`"),
+                };
+                d = d.with_help(help);
+            }
+            d
+        }
+        ValidationErrorKind::Enum { options } => {
+            let value = raw_value(instance);
+            let choices: Vec<String> = options.as_array().map(|a| a.iter().map(display_value).collect()).unwrap_or_default();
+            let mut d = Diagnostic::error(
+                ctx.code(Code::InvalidValue),
+                ctx.file,
+                ctx.node.span.clone(),
+                ctx.message(&value, format!("invalid value {} for {}", display_value(instance), ctx.place())),
+            );
+            d = match ctx.note("x-flagc-help") {
+                Some(_) => ctx.with_help(d),
+                None => d.with_help(format!("expected one of: {}", choices.join(", "))),
+            };
+            if let Some(s) = instance.as_str() {
+                let names: Vec<&str> = options.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                if let Some(h) = did_you_mean(s, names.iter().copied()).filter(|h| h.starts_with("did")) {
+                    d.help = Some(h);
+                }
+            }
+            d
+        }
+        ValidationErrorKind::Format { format } if format == "date" => Diagnostic::error(
+            Code::TypeMismatch,
+            ctx.file,
+            ctx.node.span.clone(),
+            format!("{} must be a date, found {}", ctx.place(), display_value(instance)),
+        )
+        .with_help("write a bare TOML date such as `expires = 2027-03-01`"),
+        ValidationErrorKind::MinProperties { .. } if ctx.node.as_table().is_some_and(<[_]>::is_empty) => Diagnostic::error(
+            ctx.code(Code::InvalidValue),
+            ctx.file,
+            ctx.node.span.clone(),
+            format!("empty operator table in {}", ctx.place()),
+        )
+        .with_help("write at least one operator, e.g. `{ in = [\"a\", \"b\"] }`, or remove the condition"),
+        other => {
+            let default = format!("{} {}", ctx.place(), describe_kind(other, &display_value(instance)));
+            let message = ctx.message(&raw_value(instance), default);
+            ctx.with_help(Diagnostic::error(ctx.code(Code::InvalidValue), ctx.file, ctx.node.span.clone(), message))
+        }
+    })
+}
+
+fn describe_kind(kind: &ValidationErrorKind, value: &str) -> String {
+    match kind {
+        ValidationErrorKind::Minimum { limit } => format!("must be at least {limit}, found {value}"),
+        ValidationErrorKind::Maximum { limit } => format!("must be at most {limit}, found {value}"),
+        ValidationErrorKind::MinLength { .. } => "must not be empty".to_owned(),
+        ValidationErrorKind::MinItems { .. } => "must not be an empty list".to_owned(),
+        ValidationErrorKind::Constant { expected_value } => format!("must be {expected_value}, found {value}"),
+        ValidationErrorKind::Pattern { pattern } => format!("has an invalid value {value} (expected to match `{pattern}`)"),
+        ValidationErrorKind::UniqueItems => "lists the same value twice".to_owned(),
+        _ => format!("has an invalid value {value}"),
+    }
+}
+
+/// Human description of where a JSON path points in a flag file or the manifest.
+pub fn describe_path(path: &[String]) -> String {
+    let p: Vec<&str> = path.iter().map(String::as_str).collect();
+    match p.as_slice() {
+        [] => "the file".to_owned(),
+        ["context", attr] => format!("context attribute `{attr}`"),
+        ["static", attr] => format!("static attribute `{attr}`"),
+        ["segments", seg] => format!("segment `{seg}`"),
+        ["segments", seg, attr, rest @ ..] => field_of(&format!("condition on `{attr}` in segment `{seg}`"), rest),
+        [section] if matches!(*section, "context" | "static" | "segments" | "rollout" | "codegen" | "format") => {
+            format!("`{section}`")
+        }
+        [section, field] if matches!(*section, "rollout" | "codegen") => format!("`{section}.{field}`"),
+        [flag] => format!("flag `{flag}`"),
+        [flag, "rules", n] => format!("rule #{} of flag `{flag}`", index1(n)),
+        [flag, "rules", n, "when", attr, rest @ ..] => {
+            field_of(&format!("condition on `{attr}` in rule #{} of flag `{flag}`", index1(n)), rest)
+        }
+        [flag, "rules", n, field, ..] => format!("`{field}` of rule #{} of flag `{flag}`", index1(n)),
+        [flag, field, ..] => format!("`{field}` of flag `{flag}`"),
+    }
+}
+
+fn field_of(base: &str, rest: &[&str]) -> String {
+    match rest.first() {
+        Some(op) if op.parse::<usize>().is_err() => format!("`{op}` of the {base}"),
+        _ => format!("the {base}"),
+    }
+}
+
+fn index1(n: &str) -> usize {
+    n.parse::<usize>().map_or(0, |i| i + 1)
+}
+
+fn type_name(json_type: &str) -> &'static str {
+    match json_type {
+        "string" => "a string",
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "a boolean",
+        "array" => "an array",
+        "object" => "a table",
+        "null" => "null",
+        _ => "a value",
+    }
+}
+
+fn join_or(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+fn display_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{s}\""),
+        Value::Object(_) => "a table".to_owned(),
+        Value::Array(_) => "an array".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn raw_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => display_value(other),
+    }
+}
+
+fn instance_at(root: &Value, path: &[String]) -> Value {
+    let mut v = root;
+    for seg in path {
+        v = match v {
+            Value::Object(o) => match o.get(seg) {
+                Some(x) => x,
+                None => return Value::Null,
+            },
+            Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get(i)) {
+                Some(x) => x,
+                None => return Value::Null,
+            },
+            _ => return Value::Null,
+        };
+    }
+    v.clone()
+}
+
+/// The schema object that holds the keyword at `pointer` (its parent).
+fn parent_node<'a>(document: &'a Value, pointer: &str) -> Option<&'a Value> {
+    let parent = pointer.rsplit_once('/').map_or("", |(p, _)| p);
+    document.pointer(parent)
+}
+
+fn to_snake_case(name: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            if prev_lower {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            prev_lower = false;
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+            prev_lower = true;
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+            prev_lower = false;
+        }
+    }
+    let out = out.trim_matches('_').to_owned();
+    (!out.is_empty() && out.starts_with(|c: char| c.is_ascii_lowercase())).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_file;
+
+    fn errors(kind: FileKind, text: &str) -> Vec<Diagnostic> {
+        let mut d = Diagnostics::new();
+        let f = parse_file("f.toml", text, &mut d);
+        validate(kind, &f, &mut d);
+        d.into_sorted()
+    }
+
+    #[test]
+    fn both_committed_schemas_compile() {
+        let _ = compiled(FileKind::Flags);
+        let _ = compiled(FileKind::Manifest);
+    }
+
+    #[test]
+    fn shared_definitions_agree_between_the_two_schemas() {
+        let flags: Value = serde_json::from_str(FLAGS_SCHEMA).expect("json");
+        let manifest: Value = serde_json::from_str(MANIFEST_SCHEMA).expect("json");
+        for def in ["name", "enumValue", "literal", "literals", "strings", "conditions", "condition", "operators"] {
+            assert_eq!(flags["definitions"][def], manifest["definitions"][def], "definition `{def}` drifted");
+        }
+    }
+
+    #[test]
+    fn misspelled_field_points_at_the_key_with_a_suggestion() {
+        let text = "[f]\ndescripton = \"x\"\nowner = \"o\"\ndefault = true\npermanent = true\n";
+        let d = errors(FileKind::Flags, text);
+        let unknown = d.iter().find(|d| d.code == Code::UnknownField).expect("unknown field");
+        assert_eq!(&text[unknown.span.clone().expect("span")], "descripton");
+        assert_eq!(unknown.help.as_deref(), Some("did you mean `description`?"));
+        let missing = d.iter().find(|d| d.code == Code::MissingField).expect("missing description");
+        assert_eq!(&text[missing.span.clone().expect("span")], "f");
+        assert!(missing.message.contains("`description`"), "{}", missing.message);
+    }
+
+    #[test]
+    fn unknown_operator_and_out_of_range_percentage_get_specific_codes() {
+        let text = "[f]\ndescription = \"x\"\nowner = \"o\"\ndefault = true\npermanent = true\n\
+                    [[f.rules]]\nwhen = { plan = { gte = 1, bigger = 2 } }\nrollout = 120\n";
+        let d = errors(FileKind::Flags, text);
+        let codes: Vec<_> = d.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::UnknownOperator, Code::RolloutPrecision], "{d:#?}");
+        assert_eq!(&text[d[0].span.clone().expect("span")], "bigger");
+        assert_eq!(&text[d[1].span.clone().expect("span")], "120");
+    }
+
+    #[test]
+    fn expires_is_required_unless_permanent() {
+        let text = "[f]\ndescription = \"x\"\nowner = \"o\"\ndefault = true\n";
+        let d = errors(FileKind::Flags, text);
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert!(d[0].message.contains("`expires`"));
+        assert!(d[0].help.as_deref().is_some_and(|h| h.contains("permanent = true")));
+    }
+
+    #[test]
+    fn flag_key_that_is_not_snake_case() {
+        let text = "[NewCheckout]\ndescription = \"x\"\nowner = \"o\"\ndefault = true\npermanent = true\n";
+        let d = errors(FileKind::Flags, text);
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(d[0].code, Code::InvalidName);
+        assert!(d[0].help.as_deref().is_some_and(|h| h.contains("new_checkout")), "{:?}", d[0].help);
+    }
+
+    #[test]
+    fn unknown_attribute_type_in_manifest() {
+        let text = "[context]\nuser_id = \"strng\"\n";
+        let d = errors(FileKind::Manifest, text);
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(d[0].code, Code::InvalidValue);
+        assert_eq!(d[0].message, "unknown attribute type `strng`");
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `string`?"));
+    }
+}
