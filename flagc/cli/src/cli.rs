@@ -1,0 +1,36 @@
+//! The command-line grammar (clap derive).
+//!
+//! Each subcommand's arguments are declared next to its implementation in
+//! [`commands`](crate::commands); this module only lists the subcommands.
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// Git-native feature flags: check the flag files in a directory.
+#[derive(Debug, Parser)]
+#[command(
+    name = "flagc",
+    version,
+    about = "Git-native feature flags: validate, evaluate and compile TOML flag files",
+    long_about = "Git-native feature flags.\n\nFlags are TOML files in your repository: one \
+                  `flagc.toml` manifest and any number of flag files below it. `flagc` checks \
+                  them with precise diagnostics.",
+    after_help = "Start with `flagc init` to create a flag directory, then run `flagc check` \
+                  (in CI: `flagc check --format github --deny-warnings`).",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a flag directory (exit 0 valid, 1 invalid, 2 usage or I/O error)
+    Check(commands::check::Args),
+    /// Create a flag directory with a starter manifest, flag file and editor schemas
+    Init(commands::init::Args),
+}
