@@ -1,13 +1,1388 @@
-//! Semantic checks: from parsed files to the typed model.
-use crate::diag::Diagnostics;
-use crate::model::Model;
-use crate::source::Sources;
-use crate::CheckOptions;
+//! Semantic checks: from parsed, schema-checked files to the typed [`Model`].
+//!
+//! Runs over every file and reports every problem: unknown attributes, segments, variants and
+//! `by` attributes; literals of the wrong type (semver, datetime, regex, enum values); rule
+//! outcomes; rollout sums and precision; rule ids; names; duplicate keys across files;
+//! segment cycles; shadowed rules and expired flags (warnings).
+//!
+//! **Invariant:** a structural problem (a field of the wrong TOML type, an unknown field) is
+//! the schema's to report; these checks skip such nodes silently. As a safety net, if a node
+//! was skipped and no error at all was reported, the skip itself becomes an error, so an
+//! invalid directory can never produce a model.
 
-/// Checks every file and builds the model (`None` when the model could not be built).
-pub fn check(sources: &Sources, _options: &CheckOptions, diags: &mut Diagnostics) -> Option<Model> {
-    for f in &sources.files {
-        crate::parse::parse_file(&f.path, &f.text, diags);
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+
+use crate::CheckOptions;
+use crate::diag::{Code, Diagnostic, Diagnostics, Severity, did_you_mean};
+use crate::model::*;
+use crate::parse::{Key, Node, NodeKind, ParsedFile, parse_file};
+use crate::schema::{self, FileKind};
+use crate::source::Sources;
+
+/// Rust keywords (strict, reserved and edition-2018+), which cannot be generated names.
+pub const RUST_KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Today's date in UTC: `SOURCE_DATE_EPOCH` (seconds) when set, for reproducible builds,
+/// else the system clock.
+pub fn today_utc() -> Date {
+    let ts = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|secs| jiff::Timestamp::from_second(secs).ok())
+        .unwrap_or_else(jiff::Timestamp::now);
+    let d = ts.to_zoned(jiff::tz::TimeZone::UTC).date();
+    Date {
+        year: d.year(),
+        month: d.month(),
+        day: d.day(),
     }
-    None
+}
+
+/// Checks every file and builds the model. Returns `None` when the model could not be built
+/// (there are then errors in `diags`).
+pub fn check(sources: &Sources, options: &CheckOptions, diags: &mut Diagnostics) -> Option<Model> {
+    let errors_before = diags.error_count();
+    let mut cx = Checker {
+        diags,
+        skipped: Vec::new(),
+        today: options.today.unwrap_or_else(today_utc),
+        options,
+    };
+
+    let parsed: Vec<ParsedFile> = sources
+        .files
+        .iter()
+        .map(|f| parse_file(&f.path, &f.text, cx.diags))
+        .collect();
+    for p in &parsed {
+        if p.had_errors {
+            continue; // a partial tree would only produce follow-on noise
+        }
+        let kind = if p.path == crate::source::MANIFEST {
+            FileKind::Manifest
+        } else {
+            FileKind::Flags
+        };
+        schema::validate(kind, p, cx.diags);
+    }
+
+    let manifest_file = parsed.iter().find(|p| p.path == crate::source::MANIFEST);
+    let manifest = match manifest_file {
+        Some(m) if !m.had_errors => cx.manifest(m),
+        _ => None,
+    };
+
+    let mut flags = Vec::new();
+    let mut seen: HashMap<String, Loc> = HashMap::new();
+    for p in parsed.iter().filter(|p| p.path != crate::source::MANIFEST) {
+        if p.had_errors {
+            continue;
+        }
+        let table = p.root.as_table().unwrap_or_default();
+        if table.is_empty() {
+            cx.diags.push(
+                Diagnostic::error(Code::EmptyFile, &p.path, 0..0, "flag file defines no flags")
+                    .with_help("add a flag (`[flag_key]` with description, owner, expires and default), or delete the file"),
+            );
+            continue;
+        }
+        for (key, node) in table {
+            let loc = Loc {
+                file: p.path.clone(),
+                span: key.span.clone(),
+            };
+            if let Some(first) = seen.get(&key.name) {
+                cx.diags.push(
+                    Diagnostic::error(Code::DuplicateFlag, &p.path, key.span.clone(), format!("flag `{}` is defined twice", key.name))
+                        .with_label(&first.file, first.span.clone(), "first defined here")
+                        .with_help("flag keys are unique across the whole flag directory; rename or remove one"),
+                );
+                continue;
+            }
+            seen.insert(key.name.clone(), loc);
+            cx.reserved_name(&p.path, key, "flag key");
+            if let Some(flag) = manifest
+                .as_ref()
+                .and_then(|m| cx.flag(m, &p.path, key, node))
+            {
+                flags.push(flag);
+            }
+        }
+    }
+
+    if cx.diags.error_count() == errors_before {
+        for (file, span, what) in std::mem::take(&mut cx.skipped) {
+            cx.diags.push(Diagnostic::error(
+                Code::InvalidValue,
+                &file,
+                span,
+                format!("invalid {what}"),
+            ));
+        }
+    }
+    let manifest = manifest?;
+    if cx.diags.error_count() > errors_before {
+        return None;
+    }
+    flags.sort_by(|a, b| a.key.cmp(&b.key));
+    Some(Model { manifest, flags })
+}
+
+struct Checker<'d> {
+    diags: &'d mut Diagnostics,
+    /// Nodes skipped as structurally invalid (the schema's to report): file, span, what.
+    skipped: Vec<(String, Range<usize>, &'static str)>,
+    today: Date,
+    options: &'d CheckOptions,
+}
+
+impl Checker<'_> {
+    fn skip<T>(&mut self, file: &str, node: &Node, what: &'static str) -> Option<T> {
+        self.skipped
+            .push((file.to_owned(), node.span.clone(), what));
+        None
+    }
+
+    fn error(
+        &mut self,
+        code: Code,
+        file: &str,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic::error(code, file, span, message)
+    }
+
+    /// Reports a Rust keyword (or `segment`/`by` where reserved) used as a name.
+    fn reserved_name(&mut self, file: &str, key: &Key, what: &str) -> bool {
+        if RUST_KEYWORDS.contains(&key.name.as_str()) {
+            let d = self
+                .error(
+                    Code::ReservedName,
+                    file,
+                    key.span.clone(),
+                    format!("{what} `{}` is a Rust keyword", key.name),
+                )
+                .with_help(format!(
+                    "names become Rust identifiers; try `{}_` or a more specific name",
+                    key.name
+                ));
+            self.diags.push(d);
+            return true;
+        }
+        false
+    }
+
+    // ---- manifest ---------------------------------------------------------------------
+
+    fn manifest(&mut self, p: &ParsedFile) -> Option<Manifest> {
+        let file = p.path.as_str();
+        let mut m = Manifest {
+            format: 1,
+            deprecate_expired: true,
+            ..Manifest::default()
+        };
+        let mut ok = true;
+        let mut names: HashMap<String, Range<usize>> = HashMap::new();
+
+        if let Some(NodeKind::Int(Some(f))) = p.root.get("format").map(|n| &n.kind) {
+            m.format = u32::try_from(*f).unwrap_or(0);
+        }
+        if let Some(table) = p.root.get("static").and_then(Node::as_table) {
+            for (key, node) in table {
+                ok &= self.attr_name(file, key, &mut names);
+                let Some(values) = self.enum_values(file, node, "value of static attribute") else {
+                    ok = false;
+                    continue;
+                };
+                m.statics.push(StaticAttr {
+                    name: key.name.clone(),
+                    values,
+                    loc: Loc {
+                        file: file.into(),
+                        span: key.span.clone(),
+                    },
+                });
+            }
+        }
+        if let Some(table) = p.root.get("context").and_then(Node::as_table) {
+            for (key, node) in table {
+                ok &= self.attr_name(file, key, &mut names);
+                let ty = match &node.kind {
+                    NodeKind::Str(s) => match AttrType::from_name(s) {
+                        Some(t) => t,
+                        None => {
+                            ok = false;
+                            continue; // the schema's enum reports it
+                        }
+                    },
+                    NodeKind::Array(_) => match self.enum_values(file, node, "enum value") {
+                        Some(v) => AttrType::Enum(v),
+                        None => {
+                            ok = false;
+                            continue;
+                        }
+                    },
+                    _ => {
+                        ok = false;
+                        continue;
+                    }
+                };
+                m.context.push(ContextAttr {
+                    name: key.name.clone(),
+                    ty,
+                    loc: Loc {
+                        file: file.into(),
+                        span: key.span.clone(),
+                    },
+                });
+            }
+        }
+        if let Some((key, node)) = p.root.get("rollout").and_then(|r| r.entry("by")) {
+            if let Some(name) = node.as_str() {
+                match self.bucketing_attr(&m, file, name, node) {
+                    Some(i) => m.rollout_by = Some(i),
+                    None => ok = false,
+                }
+            } else {
+                let _ = key;
+                ok = false;
+            }
+        }
+        if let Some(b) = p
+            .root
+            .get("codegen")
+            .and_then(|c| c.get("deprecate_expired"))
+            .and_then(Node::as_bool)
+        {
+            m.deprecate_expired = b;
+        }
+        if let Some(table) = p.root.get("segments").and_then(Node::as_table) {
+            // Names first: segments may refer to segments declared after them.
+            m.segments = table
+                .iter()
+                .map(|(k, _)| Segment {
+                    name: k.name.clone(),
+                    when: Vec::new(),
+                    loc: Loc {
+                        file: file.into(),
+                        span: k.span.clone(),
+                    },
+                })
+                .collect();
+            for (i, (_, node)) in table.iter().enumerate() {
+                match self.conditions(&m, file, node) {
+                    Some(c) => m.segments[i].when = c,
+                    None => ok = false,
+                }
+            }
+            ok &= self.segment_cycles(&m, file);
+        }
+        ok.then_some(m)
+    }
+
+    fn attr_name(
+        &mut self,
+        file: &str,
+        key: &Key,
+        names: &mut HashMap<String, Range<usize>>,
+    ) -> bool {
+        if let Some(first) = names.get(&key.name) {
+            let d = self
+                .error(
+                    Code::DuplicateName,
+                    file,
+                    key.span.clone(),
+                    format!("attribute `{}` is declared twice", key.name),
+                )
+                .with_label(file, first.clone(), "first declared here")
+                .with_help("static and context attributes share one namespace");
+            self.diags.push(d);
+            return false;
+        }
+        names.insert(key.name.clone(), key.span.clone());
+        if key.name == "segment" {
+            let d = self
+                .error(Code::ReservedName, file, key.span.clone(), "`segment` is reserved and cannot name an attribute")
+                .with_help("`segment = \"name\"` in a condition refers to a segment; pick another attribute name");
+            self.diags.push(d);
+            return false;
+        }
+        !self.reserved_name(file, key, "attribute")
+    }
+
+    /// A list of enum values: strings, unique, distinct as Rust names.
+    fn enum_values(&mut self, file: &str, node: &Node, what: &'static str) -> Option<Vec<String>> {
+        let items = node.as_array()?;
+        let mut values = Vec::with_capacity(items.len());
+        let mut ok = true;
+        let mut idents: HashMap<String, (&str, Range<usize>)> = HashMap::new();
+        for item in items {
+            let Some(s) = item.as_str() else {
+                ok = false;
+                continue;
+            };
+            let ident = type_ident(s);
+            if let Some((first, first_span)) = idents.get(&ident) {
+                let message = if *first == s {
+                    format!("{what} `{s}` is listed twice")
+                } else {
+                    format!("{what}s `{first}` and `{s}` would both be `{ident}` in Rust")
+                };
+                let d = self
+                    .error(Code::DuplicateName, file, item.span.clone(), message)
+                    .with_label(file, first_span.clone(), "first listed here")
+                    .with_help("values must differ by more than case or punctuation, since each becomes a Rust enum variant");
+                self.diags.push(d);
+                ok = false;
+                continue;
+            }
+            idents.insert(ident, (s, item.span.clone()));
+            values.push(s.to_owned());
+        }
+        ok.then_some(values)
+    }
+
+    fn bucketing_attr(
+        &mut self,
+        m: &Manifest,
+        file: &str,
+        name: &str,
+        node: &Node,
+    ) -> Option<usize> {
+        let Some(i) = m.context_index(name) else {
+            let mut d = self.error(
+                Code::UnknownAttribute,
+                file,
+                node.span.clone(),
+                format!("unknown bucketing attribute `{name}`"),
+            );
+            if m.static_index(name).is_some() {
+                d = d.with_help("static attributes are the same for every user; bucket by a context attribute such as a user id");
+            } else if let Some(h) = did_you_mean(name, m.context.iter().map(|a| a.name.as_str())) {
+                d = d.with_help(h);
+            }
+            self.diags.push(d);
+            return None;
+        };
+        let ty = &m.context[i].ty;
+        if !matches!(ty, AttrType::String | AttrType::Int | AttrType::Enum(_)) {
+            let d = self
+                .error(Code::RolloutBy, file, node.span.clone(), format!("cannot bucket by `{name}`, a {} attribute", ty.name()))
+                .with_help("bucket by a `string`, `int` or enum context attribute (usually a user or account id)");
+            self.diags.push(d);
+            return None;
+        }
+        Some(i)
+    }
+
+    fn segment_cycles(&mut self, m: &Manifest, file: &str) -> bool {
+        fn refs(when: &[Condition]) -> Vec<usize> {
+            when.iter()
+                .flat_map(|c| match c {
+                    Condition::Segment { segments, .. } => segments.clone(),
+                    Condition::Attr { .. } => Vec::new(),
+                })
+                .collect()
+        }
+        // 0 = unvisited, 1 = on the stack, 2 = done.
+        fn visit(
+            m: &Manifest,
+            i: usize,
+            state: &mut [u8],
+            stack: &mut Vec<usize>,
+            cycles: &mut Vec<Vec<usize>>,
+        ) {
+            state[i] = 1;
+            stack.push(i);
+            for j in refs(&m.segments[i].when) {
+                match state[j] {
+                    0 => visit(m, j, state, stack, cycles),
+                    1 => {
+                        let start = stack.iter().position(|&s| s == j).unwrap_or(0);
+                        cycles.push(stack[start..].to_vec());
+                    }
+                    _ => {}
+                }
+            }
+            stack.pop();
+            state[i] = 2;
+        }
+        let mut state = vec![0u8; m.segments.len()];
+        let mut cycles = Vec::new();
+        for i in 0..m.segments.len() {
+            if state[i] == 0 {
+                visit(m, i, &mut state, &mut Vec::new(), &mut cycles);
+            }
+        }
+        for cycle in &cycles {
+            let names: Vec<String> = cycle
+                .iter()
+                .chain(cycle.first())
+                .map(|&i| format!("`{}`", m.segments[i].name))
+                .collect();
+            let first = &m.segments[cycle[0]];
+            let mut d = self.error(
+                Code::SegmentCycle,
+                file,
+                first.loc.span.clone(),
+                format!(
+                    "segments refer to each other in a cycle: {}",
+                    names.join(" → ")
+                ),
+            );
+            for &i in &cycle[1..] {
+                d = d.with_label(file, m.segments[i].loc.span.clone(), "part of the cycle");
+            }
+            self.diags
+                .push(d.with_help("a segment cannot include itself, directly or through others"));
+        }
+        cycles.is_empty()
+    }
+
+    // ---- conditions -------------------------------------------------------------------
+
+    /// A `when` table (or a segment's body). `None` when any condition is invalid; every
+    /// problem is reported.
+    fn conditions(&mut self, m: &Manifest, file: &str, node: &Node) -> Option<Vec<Condition>> {
+        let Some(table) = node.as_table() else {
+            return self.skip(file, node, "conditions");
+        };
+        let mut out = Vec::with_capacity(table.len());
+        let mut ok = true;
+        for (key, value) in table {
+            let loc = Loc {
+                file: file.into(),
+                span: key.span.start..value.span.end.max(key.span.end),
+            };
+            if key.name == "segment" {
+                match self.segment_refs(m, file, value) {
+                    Some(segments) => out.push(Condition::Segment { segments, loc }),
+                    None => ok = false,
+                }
+                continue;
+            }
+            let attr = if let Some(i) = m.static_index(&key.name) {
+                AttrRef::Static(i)
+            } else if let Some(i) = m.context_index(&key.name) {
+                AttrRef::Context(i)
+            } else {
+                let all = m
+                    .statics
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .chain(m.context.iter().map(|c| c.name.as_str()));
+                let mut d = self.error(
+                    Code::UnknownAttribute,
+                    file,
+                    key.span.clone(),
+                    format!("unknown attribute `{}`", key.name),
+                );
+                d = match did_you_mean(&key.name, all) {
+                    Some(h) => d.with_help(h),
+                    None => {
+                        d.with_help("declare it under `[context]` (or `[static]`) in flagc.toml")
+                    }
+                };
+                self.diags.push(d);
+                ok = false;
+                continue;
+            };
+            match self.ops(m, file, attr, value) {
+                Some(ops) => out.push(Condition::Attr { attr, ops, loc }),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn segment_refs(&mut self, m: &Manifest, file: &str, node: &Node) -> Option<Vec<usize>> {
+        let names: Vec<&Node> = match &node.kind {
+            NodeKind::Str(_) => vec![node],
+            NodeKind::Array(a) => a.iter().collect(),
+            _ => return self.skip(file, node, "segment reference"),
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for n in names {
+            let Some(name) = n.as_str() else {
+                return self.skip(file, n, "segment name");
+            };
+            match m.segment_index(name) {
+                Some(i) => out.push(i),
+                None => {
+                    let mut d = self.error(
+                        Code::UnknownSegment,
+                        file,
+                        n.span.clone(),
+                        format!("unknown segment `{name}`"),
+                    );
+                    d = match did_you_mean(name, m.segments.iter().map(|s| s.name.as_str())) {
+                        Some(h) => d.with_help(h),
+                        None => d.with_help("declare it under `[segments]` in flagc.toml"),
+                    };
+                    self.diags.push(d);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn ops(&mut self, m: &Manifest, file: &str, attr: AttrRef, node: &Node) -> Option<Vec<Op>> {
+        let ty = m.attr_type(attr);
+        let name = m.attr_name(attr).to_owned();
+        match &node.kind {
+            NodeKind::Table(ops) => {
+                let mut out = Vec::with_capacity(ops.len());
+                let mut ok = true;
+                for (op, v) in ops {
+                    match self.op(file, &name, &ty, op, v) {
+                        Some(o) => out.push(o),
+                        None => ok = false,
+                    }
+                }
+                if ops.is_empty() {
+                    return self.skip(file, node, "empty operator table");
+                }
+                ok.then_some(out)
+            }
+            NodeKind::Array(items) => Some(vec![Op::In(self.lits(file, &name, &ty, items)?)]),
+            _ => Some(vec![Op::In(vec![self.lit(file, &name, &ty, node)?])]),
+        }
+    }
+
+    fn op(&mut self, file: &str, name: &str, ty: &AttrType, op: &Key, v: &Node) -> Option<Op> {
+        let cmp = match op.name.as_str() {
+            "in" | "not_in" => {
+                let Some(items) = v.as_array() else {
+                    return self.skip(file, v, "list");
+                };
+                let lits = self.lits(file, name, ty, items)?;
+                return Some(if op.name == "in" {
+                    Op::In(lits)
+                } else {
+                    Op::NotIn(lits)
+                });
+            }
+            "ne" => return Some(Op::NotIn(vec![self.lit(file, name, ty, v)?])),
+            "lt" => CmpOp::Lt,
+            "lte" => CmpOp::Lte,
+            "gt" => CmpOp::Gt,
+            "gte" => CmpOp::Gte,
+            "starts_with" | "ends_with" | "contains" | "matches" => {
+                let sop = match op.name.as_str() {
+                    "starts_with" => StrOp::StartsWith,
+                    "ends_with" => StrOp::EndsWith,
+                    "contains" => StrOp::Contains,
+                    _ => StrOp::Matches,
+                };
+                return self.str_op(file, name, ty, op, sop, v);
+            }
+            _ => return self.skip(file, v, "operator"), // the schema reports unknown operators
+        };
+        if !ty.is_ordered() {
+            let what = match ty {
+                AttrType::StringList => "a list".to_owned(),
+                AttrType::Enum(_) => "an enum".to_owned(),
+                t => format!("a {}", t.name()),
+            };
+            let d = self
+                .error(
+                    Code::OperatorType,
+                    file,
+                    op.span.clone(),
+                    format!("`{}` is an ordered comparison, but `{name}` is {what}", op.name),
+                )
+                .with_help("ordered comparisons apply to `int`, `float`, `semver` and `datetime` attributes; use `in`, `not_in` or a string test");
+            self.diags.push(d);
+            return None;
+        }
+        Some(Op::Cmp(cmp, self.lit(file, name, ty, v)?))
+    }
+
+    fn str_op(
+        &mut self,
+        file: &str,
+        name: &str,
+        ty: &AttrType,
+        op: &Key,
+        sop: StrOp,
+        v: &Node,
+    ) -> Option<Op> {
+        if !matches!(ty, AttrType::String | AttrType::StringList) {
+            let d = self
+                .error(
+                    Code::OperatorType,
+                    file,
+                    op.span.clone(),
+                    format!("`{}` is a string test, but `{name}` is a {} attribute", op.name, ty.name()),
+                )
+                .with_help("string tests apply to `string` and `string[]` attributes; use `in` or `not_in` for enums");
+            self.diags.push(d);
+            return None;
+        }
+        let nodes: Vec<&Node> = match &v.kind {
+            NodeKind::Array(a) => a.iter().collect(),
+            _ => vec![v],
+        };
+        let mut out = Vec::with_capacity(nodes.len());
+        let mut ok = true;
+        for n in nodes {
+            let Some(s) = n.as_str() else {
+                return self.skip(file, n, "string");
+            };
+            if sop == StrOp::Matches
+                && let Err(e) = regex::Regex::new(s)
+            {
+                let detail = e.to_string();
+                let last = detail
+                    .lines()
+                    .rfind(|l| l.trim_start().starts_with("error:"))
+                    .unwrap_or("")
+                    .trim();
+                let d = self
+                    .error(
+                        Code::InvalidRegex,
+                        file,
+                        n.span.clone(),
+                        format!(
+                            "invalid regex {s:?}: {}",
+                            last.trim_start_matches("error: ")
+                        ),
+                    )
+                    .with_help(
+                        "the syntax is the Rust `regex` crate's (no look-around or backreferences)",
+                    );
+                self.diags.push(d);
+                ok = false;
+                continue;
+            }
+            out.push(s.to_owned());
+        }
+        ok.then_some(Op::Str(sop, out))
+    }
+
+    fn lits(&mut self, file: &str, name: &str, ty: &AttrType, items: &[Node]) -> Option<Vec<Lit>> {
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for n in items {
+            match self.lit(file, name, ty, n) {
+                Some(l) => out.push(l),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// A literal compared with attribute `name` of type `ty`.
+    fn lit(&mut self, file: &str, name: &str, ty: &AttrType, n: &Node) -> Option<Lit> {
+        let mismatch = |cx: &mut Self, expected: &str| {
+            let d = cx.error(
+                Code::TypeMismatch,
+                file,
+                n.span.clone(),
+                format!(
+                    "`{name}` is {expected} attribute, but this is a {}",
+                    n.type_name()
+                ),
+            );
+            cx.diags.push(d);
+            None
+        };
+        match (ty, &n.kind) {
+            (AttrType::String | AttrType::StringList, NodeKind::Str(s)) => {
+                Some(Lit::Str(s.clone()))
+            }
+            (AttrType::String | AttrType::StringList, _) => mismatch(self, "a string"),
+            (AttrType::Int, NodeKind::Int(Some(i))) => Some(Lit::Int(*i)),
+            (AttrType::Int, NodeKind::Int(None)) => {
+                let d = self.error(
+                    Code::TypeMismatch,
+                    file,
+                    n.span.clone(),
+                    "integer does not fit in 64 bits",
+                );
+                self.diags.push(d);
+                None
+            }
+            (AttrType::Int, _) => mismatch(self, "an `int`"),
+            (AttrType::Float, NodeKind::Int(Some(i))) => Some(Lit::Float(*i as f64)),
+            (AttrType::Float, NodeKind::Float(f, _)) if f.is_finite() => Some(Lit::Float(*f)),
+            (AttrType::Float, _) => mismatch(self, "a `float`"),
+            (AttrType::Bool, NodeKind::Bool(b)) => Some(Lit::Bool(*b)),
+            (AttrType::Bool, _) => mismatch(self, "a `bool`"),
+            (AttrType::Semver, NodeKind::Str(s)) => match semver::Version::parse(s) {
+                Ok(v) => Some(Lit::Semver(v)),
+                Err(e) => {
+                    let d = self
+                        .error(Code::InvalidSemver, file, n.span.clone(), format!("invalid semver {s:?}: {e}"))
+                        .with_help("semantic versions have three numbers, e.g. \"3.2.0\" or \"3.2.0-rc.1\"");
+                    self.diags.push(d);
+                    None
+                }
+            },
+            (AttrType::Semver, _) => {
+                let d = self
+                    .error(
+                        Code::TypeMismatch,
+                        file,
+                        n.span.clone(),
+                        format!(
+                            "`{name}` is a `semver` attribute, but this is a {}",
+                            n.type_name()
+                        ),
+                    )
+                    .with_help("write versions as strings, e.g. \"3.2.0\"");
+                self.diags.push(d);
+                None
+            }
+            (AttrType::Datetime, NodeKind::Datetime(dt)) => match datetime(dt) {
+                Some(ts) => Some(Lit::Datetime(ts)),
+                None => {
+                    let d = self
+                        .error(
+                            Code::InvalidDatetime,
+                            file,
+                            n.span.clone(),
+                            format!("datetime `{dt}` has no offset"),
+                        )
+                        .with_help("instants need an offset: write e.g. `2026-06-01T00:00:00Z`");
+                    self.diags.push(d);
+                    None
+                }
+            },
+            (AttrType::Datetime, NodeKind::Str(s)) => {
+                let d = self
+                    .error(Code::InvalidDatetime, file, n.span.clone(), format!("datetime written as a string: {s:?}"))
+                    .with_help("write a bare TOML offset date-time without quotes, e.g. `2026-06-01T00:00:00Z`");
+                self.diags.push(d);
+                None
+            }
+            (AttrType::Datetime, _) => mismatch(self, "a `datetime`"),
+            (AttrType::Enum(values), NodeKind::Str(s)) => {
+                match values.iter().position(|v| v == s) {
+                    Some(i) => Some(Lit::Enum(i as u32)),
+                    None => {
+                        let mut d = self.error(
+                            Code::UnknownVariant,
+                            file,
+                            n.span.clone(),
+                            format!("`{name}` has no value {s:?}"),
+                        );
+                        if let Some(h) = did_you_mean(s, values.iter().map(String::as_str)) {
+                            d = d.with_help(h);
+                        }
+                        self.diags.push(d);
+                        None
+                    }
+                }
+            }
+            (AttrType::Enum(_), _) => mismatch(self, "an enum"),
+        }
+    }
+
+    // ---- flags ------------------------------------------------------------------------
+
+    fn flag(&mut self, m: &Manifest, file: &str, key: &Key, node: &Node) -> Option<Flag> {
+        if node.as_table().is_none() {
+            return self.skip(file, node, "flag");
+        }
+        let mut ok = true;
+        let text = |k: &str| node.get(k).and_then(Node::as_str).map(str::to_owned);
+        let description = text("description");
+        let owner = text("owner");
+        let permanent = node
+            .get("permanent")
+            .and_then(Node::as_bool)
+            .unwrap_or(false);
+        let expires = match node.get("expires") {
+            None => None,
+            Some(n) => match &n.kind {
+                NodeKind::Datetime(dt) if dt.date.is_some() && dt.time.is_none() => {
+                    dt.date.map(|d| Date {
+                        year: d.year as i16,
+                        month: d.month as i8,
+                        day: d.day as i8,
+                    })
+                }
+                NodeKind::Str(s) => {
+                    let d = self
+                        .error(
+                            Code::DateAsString,
+                            file,
+                            n.span.clone(),
+                            format!("`expires` is a string, not a date: {s:?}"),
+                        )
+                        .with_help(format!(
+                            "write the date bare, without quotes: `expires = {s}`"
+                        ));
+                    self.diags.push(d);
+                    ok = false;
+                    None
+                }
+                _ => {
+                    ok = false; // the schema's `format: date` reports it
+                    None
+                }
+            },
+        };
+        if permanent
+            && expires.is_some()
+            && let Some((k, _)) = node.entry("expires")
+        {
+            let d = Diagnostic::warning(
+                Code::PermanentWithExpiry,
+                file,
+                k.span.clone(),
+                format!("flag `{}` is permanent and also has `expires`", key.name),
+            )
+            .with_help(
+                "a permanent flag never expires: remove `expires`, or remove `permanent = true`",
+            );
+            self.diags.push(d);
+        }
+        if let (Some(date), false) = (expires, permanent)
+            && date < self.today
+        {
+            let span = node
+                .get("expires")
+                .map_or(key.span.clone(), |n| n.span.clone());
+            let severity = if self.options.deny_expired {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            let owner_note = owner
+                .as_deref()
+                .map(|o| format!(" (owner: {o})"))
+                .unwrap_or_default();
+            let d = Diagnostic::new(
+                    severity,
+                    Code::ExpiredFlag,
+                    file,
+                    span,
+                    format!("flag `{}` expired on {date}{owner_note}", key.name),
+                )
+                .with_help("remove the flag and the code paths it guards, or move `expires` forward if it is still needed");
+            self.diags.push(d);
+        }
+
+        let ty = self.flag_type(file, key, node);
+        let default = match (&ty, node.get("default")) {
+            (Some(ty), Some(d)) => self.flag_value(file, key, ty, d),
+            _ => None,
+        };
+        let salt = text("salt").unwrap_or_else(|| key.name.clone());
+
+        let mut rules = Vec::new();
+        if let (Some(ty), Some(rs)) = (&ty, node.get("rules")) {
+            let Some(items) = rs.as_array() else {
+                return self.skip(file, rs, "rules");
+            };
+            let mut ids: HashMap<String, Range<usize>> = HashMap::new();
+            for (index, r) in items.iter().enumerate() {
+                match self.rule(m, file, key, ty, index, r, &mut ids) {
+                    Some(rule) => rules.push(rule),
+                    None => ok = false,
+                }
+            }
+            self.shadowed(file, key, &rules);
+        }
+        let loc = Loc {
+            file: file.into(),
+            span: key.span.clone(),
+        };
+        Some(Flag {
+            key: key.name.clone(),
+            description: description?,
+            owner: owner?,
+            expires,
+            permanent,
+            ty: ty?,
+            default: default?,
+            salt,
+            rules,
+            loc,
+        })
+        .filter(|_| ok)
+    }
+
+    fn flag_type(&mut self, file: &str, key: &Key, node: &Node) -> Option<FlagType> {
+        let explicit = node.entry("type");
+        if let Some(vnode) = node.get("variants") {
+            let variants = self.enum_values(file, vnode, "variant")?;
+            let mut ok = true;
+            if let Some(by) = vnode
+                .as_array()
+                .and_then(|a| a.iter().find(|n| n.as_str() == Some("by")))
+            {
+                let d = self
+                    .error(Code::ReservedName, file, by.span.clone(), "`by` cannot be a variant name")
+                    .with_help("`by` names the bucketing attribute inside a rollout table; rename the variant");
+                self.diags.push(d);
+                ok = false;
+            }
+            if let Some((k, _)) = explicit {
+                let d = self
+                    .error(
+                        Code::TypeMismatch,
+                        file,
+                        k.span.clone(),
+                        format!("flag `{}` has both `type` and `variants`", key.name),
+                    )
+                    .with_help("a flag with `variants` is an enum flag; remove `type`");
+                self.diags.push(d);
+                ok = false;
+            }
+            return ok.then_some(FlagType::Enum(variants));
+        }
+        if let Some((_, t)) = explicit {
+            return match t.as_str()? {
+                "bool" => Some(FlagType::Bool),
+                "int" => Some(FlagType::Int),
+                "float" => Some(FlagType::Float),
+                "string" => Some(FlagType::String),
+                _ => None, // the schema's enum reports it
+            };
+        }
+        match &node.get("default")?.kind {
+            NodeKind::Bool(_) => Some(FlagType::Bool),
+            NodeKind::Int(_) => Some(FlagType::Int),
+            NodeKind::Float(..) => Some(FlagType::Float),
+            NodeKind::Str(_) => Some(FlagType::String),
+            _ => None, // the schema reports it
+        }
+    }
+
+    fn flag_value(&mut self, file: &str, key: &Key, ty: &FlagType, n: &Node) -> Option<FlagValue> {
+        let v = match (ty, &n.kind) {
+            (FlagType::Bool, NodeKind::Bool(b)) => FlagValue::Bool(*b),
+            (FlagType::Int, NodeKind::Int(Some(i))) => FlagValue::Int(*i),
+            (FlagType::Float, NodeKind::Int(Some(i))) => FlagValue::Float(*i as f64),
+            (FlagType::Float, NodeKind::Float(f, _)) if f.is_finite() => FlagValue::Float(*f),
+            (FlagType::String, NodeKind::Str(s)) => FlagValue::Str(s.clone()),
+            (FlagType::Enum(variants), NodeKind::Str(s)) => {
+                match variants.iter().position(|v| v == s) {
+                    Some(i) => FlagValue::Enum(i as u32),
+                    None => {
+                        let mut d = self.error(
+                            Code::UnknownVariant,
+                            file,
+                            n.span.clone(),
+                            format!("{s:?} is not a variant of flag `{}`", key.name),
+                        );
+                        d = match did_you_mean(s, variants.iter().map(String::as_str)) {
+                            Some(h) => d.with_help(h),
+                            None => d.with_help(format!(
+                                "add it to `variants`, or use one of: {}",
+                                variants.join(", ")
+                            )),
+                        };
+                        self.diags.push(d);
+                        return None;
+                    }
+                }
+            }
+            (_, NodeKind::Table(_) | NodeKind::Array(_) | NodeKind::Datetime(_)) => {
+                return self.skip(file, n, "value");
+            }
+            (ty, _) => {
+                let mut d = self.error(
+                    Code::TypeMismatch,
+                    file,
+                    n.span.clone(),
+                    format!(
+                        "flag `{}` is {}, but this value is a {}",
+                        key.name,
+                        flag_type_phrase(ty),
+                        n.type_name()
+                    ),
+                );
+                if matches!((ty, &n.kind), (FlagType::Int, NodeKind::Float(..))) {
+                    d = d.with_help("int flags take whole numbers; for a float knob set `type = \"float\"` and write the default accordingly");
+                } else if let FlagType::Enum(v) = ty {
+                    d = d.with_help(format!(
+                        "write one of the variants as a string: {}",
+                        v.join(", ")
+                    ));
+                }
+                self.diags.push(d);
+                return None;
+            }
+        };
+        Some(v)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rule(
+        &mut self,
+        m: &Manifest,
+        file: &str,
+        key: &Key,
+        ty: &FlagType,
+        index: usize,
+        node: &Node,
+        ids: &mut HashMap<String, Range<usize>>,
+    ) -> Option<Rule> {
+        if node.as_table().is_none() {
+            return self.skip(file, node, "rule");
+        }
+        let mut ok = true;
+        let id = match node.entry("id") {
+            Some((_, n)) => match n.as_str() {
+                Some(s) => {
+                    if let Some(first) = ids.get(s) {
+                        let d = self
+                            .error(
+                                Code::DuplicateName,
+                                file,
+                                n.span.clone(),
+                                format!("flag `{}` has two rules with id {s:?}", key.name),
+                            )
+                            .with_label(file, first.clone(), "first used here")
+                            .with_help("rule ids are unique within a flag");
+                        self.diags.push(d);
+                        ok = false;
+                    } else {
+                        ids.insert(s.to_owned(), n.span.clone());
+                    }
+                    Some(s.to_owned())
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let when = match node.get("when") {
+            Some(w) => self.conditions(m, file, w),
+            None => Some(Vec::new()),
+        };
+        let value = node.entry("value");
+        let rollout = node.entry("rollout");
+        let label = match &id {
+            Some(id) => format!("rule `{id}` of flag `{}`", key.name),
+            None => format!("rule #{} of flag `{}`", index + 1, key.name),
+        };
+        let outcome = match (value, rollout) {
+            (Some((vk, _)), Some((rk, _))) => {
+                let d = self
+                    .error(
+                        Code::RuleOutcome,
+                        file,
+                        rk.span.clone(),
+                        format!("{label} has both `value` and `rollout`"),
+                    )
+                    .with_label(file, vk.span.clone(), "`value` here")
+                    .with_help(
+                        "a rule has exactly one outcome; split it into two rules if both are meant",
+                    );
+                self.diags.push(d);
+                None
+            }
+            (None, None) => {
+                let d = self
+                    .error(
+                        Code::RuleOutcome,
+                        file,
+                        node.span.clone(),
+                        format!("{label} has neither `value` nor `rollout`"),
+                    )
+                    .with_help("add `value = …` or `rollout = …`");
+                self.diags.push(d);
+                None
+            }
+            (Some((_, v)), None) => self.flag_value(file, key, ty, v).map(Outcome::Value),
+            (None, Some((rk, r))) => self.rollout(m, file, key, ty, rk, r).map(Outcome::Rollout),
+        };
+        let (when, outcome) = (when?, outcome?);
+        ok.then(|| Rule {
+            index,
+            id,
+            when,
+            outcome,
+            loc: Loc {
+                file: file.into(),
+                span: node.span.clone(),
+            },
+        })
+    }
+
+    fn rollout(
+        &mut self,
+        m: &Manifest,
+        file: &str,
+        key: &Key,
+        ty: &FlagType,
+        rk: &Key,
+        r: &Node,
+    ) -> Option<Rollout> {
+        let Some(bucket_keys) = ty.rollout_keys() else {
+            let d = self
+                .error(
+                    Code::RolloutFlagType,
+                    file,
+                    rk.span.clone(),
+                    format!(
+                        "flag `{}` is {}; rollouts are for bool and enum flags",
+                        key.name,
+                        flag_type_phrase(ty)
+                    ),
+                )
+                .with_help(
+                    "use rules with `value` for knobs, or make the flag an enum with `variants`",
+                );
+            self.diags.push(d);
+            return None;
+        };
+        let mut weights = vec![0u32; bucket_keys.len()];
+        let mut by = None;
+        let mut ok = true;
+        match &r.kind {
+            NodeKind::Int(_) | NodeKind::Float(..) => {
+                if !matches!(ty, FlagType::Bool) {
+                    let d = self
+                        .error(
+                            Code::RolloutFlagType,
+                            file,
+                            r.span.clone(),
+                            "a bare percentage is the shorthand for bool flags",
+                        )
+                        .with_help(format!(
+                            "for an enum flag, name the variants: `rollout = {{ {} = 50, … }}`",
+                            bucket_keys[0]
+                        ));
+                    self.diags.push(d);
+                    return None;
+                }
+                let w = self.percentage(file, r)?;
+                weights = vec![w, WEIGHT_TOTAL.saturating_sub(w)];
+            }
+            NodeKind::Table(entries) => {
+                for (k, v) in entries {
+                    if k.name == "by" {
+                        let Some(name) = v.as_str() else {
+                            return self.skip(file, v, "`by`");
+                        };
+                        match self.bucketing_attr(m, file, name, v) {
+                            Some(i) => by = Some(i),
+                            None => ok = false,
+                        }
+                        continue;
+                    }
+                    let Some(slot) = bucket_keys.iter().position(|b| *b == k.name) else {
+                        let what = if matches!(ty, FlagType::Bool) {
+                            "bool rollout keys are `true` and `false`"
+                        } else {
+                            "not a variant"
+                        };
+                        let mut d = self.error(
+                            Code::UnknownVariant,
+                            file,
+                            k.span.clone(),
+                            format!("`{}` in the rollout of flag `{}`: {what}", k.name, key.name),
+                        );
+                        if let Some(h) = did_you_mean(&k.name, bucket_keys.iter().copied()) {
+                            d = d.with_help(h);
+                        }
+                        self.diags.push(d);
+                        ok = false;
+                        continue;
+                    };
+                    match self.percentage(file, v) {
+                        Some(w) => weights[slot] = w,
+                        None => ok = false,
+                    }
+                }
+                let sum: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+                if ok && sum != u64::from(WEIGHT_TOTAL) {
+                    let d = self
+                        .error(
+                            Code::RolloutSum,
+                            file,
+                            r.span.clone(),
+                            format!(
+                                "rollout percentages of flag `{}` sum to {}, not 100",
+                                key.name,
+                                format_weight(sum)
+                            ),
+                        )
+                        .with_help(
+                            "percentages must add up to exactly 100; variants left out get 0",
+                        );
+                    self.diags.push(d);
+                    ok = false;
+                }
+            }
+            _ => return self.skip(file, r, "rollout"),
+        }
+        let by = match by.or(m.rollout_by) {
+            Some(b) => b,
+            None if ok => {
+                let d = self
+                    .error(Code::RolloutNoBy, file, rk.span.clone(), format!("rollout of flag `{}` has no bucketing attribute", key.name))
+                    .with_help("set `[rollout] by = \"user_id\"` in flagc.toml, or write `rollout = { by = \"attr\", … }`");
+                self.diags.push(d);
+                return None;
+            }
+            None => return None,
+        };
+        ok.then_some(Rollout { by, weights })
+    }
+
+    /// A percentage literal in units of 0.001 %, converted exactly from its decimal text.
+    fn percentage(&mut self, file: &str, n: &Node) -> Option<u32> {
+        let exact = match &n.kind {
+            NodeKind::Int(Some(i)) => u32::try_from(*i).ok().and_then(|i| i.checked_mul(1000)),
+            NodeKind::Float(_, text) => decimal_thousandths(text),
+            _ => return self.skip(file, n, "percentage"),
+        };
+        match exact {
+            Some(w) if w <= WEIGHT_TOTAL => Some(w),
+            Some(_) => None, // out of range: the schema reports it
+            None => {
+                let d = self
+                    .error(
+                        Code::RolloutPrecision,
+                        file,
+                        n.span.clone(),
+                        "rollout percentages have at most three decimals",
+                    )
+                    .with_help("round to a multiple of 0.001, e.g. 33.333");
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    /// Warns about rules after an unconditional value rule.
+    fn shadowed(&mut self, file: &str, key: &Key, rules: &[Rule]) {
+        let Some(first) = rules
+            .iter()
+            .position(|r| r.when.is_empty() && matches!(r.outcome, Outcome::Value(_)))
+        else {
+            return;
+        };
+        for r in &rules[first + 1..] {
+            let d = Diagnostic::warning(
+                Code::ShadowedRule,
+                file,
+                r.loc.span.clone(),
+                format!("{} of flag `{}` can never fire", r.label(), key.name),
+            )
+            .with_label(
+                file,
+                rules[first].loc.span.clone(),
+                "this rule has no `when` and always decides",
+            )
+            .with_help(
+                "move the unconditional rule last, give it a `when`, or remove the rules after it",
+            );
+            self.diags.push(d);
+        }
+    }
+}
+
+fn flag_type_phrase(ty: &FlagType) -> &'static str {
+    match ty {
+        FlagType::Bool => "a bool flag",
+        FlagType::Int => "an int flag",
+        FlagType::Float => "a float flag",
+        FlagType::String => "a string flag",
+        FlagType::Enum(_) => "an enum flag",
+    }
+}
+
+/// `33.333` → `33333`; `None` when the text has more than three decimals (or is not a plain
+/// non-negative decimal in range).
+pub fn decimal_thousandths(text: &str) -> Option<u32> {
+    let t = text.replace('_', "");
+    let t = t.strip_prefix('+').unwrap_or(&t);
+    let (mantissa, exp) = match t.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().ok()?),
+        None => (t, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) || int.is_empty() {
+        return None;
+    }
+    let digits = format!("{int}{frac}");
+    let digits = digits.trim_start_matches('0');
+    // value = digits × 10^(exp − frac.len()); we want value × 1000.
+    let scale = exp - frac.len() as i32 + 3;
+    let mut n: u128 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().ok()?
+    };
+    if scale >= 0 {
+        for _ in 0..scale {
+            n = n.checked_mul(10)?;
+            if n > u128::from(u32::MAX) {
+                return Some(u32::MAX);
+            }
+        }
+    } else {
+        for _ in 0..(-scale) {
+            if !n.is_multiple_of(10) {
+                return None;
+            }
+            n /= 10;
+        }
+    }
+    Some(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+fn format_weight(w: u64) -> String {
+    let (int, frac) = (w / 1000, w % 1000);
+    if frac == 0 {
+        int.to_string()
+    } else {
+        format!("{int}.{frac:03}").trim_end_matches('0').to_owned()
+    }
+}
+
+/// A TOML offset date-time as an instant; `None` for local dates and times.
+pub fn datetime(dt: &toml::value::Datetime) -> Option<jiff::Timestamp> {
+    dt.offset?;
+    dt.to_string().parse().ok()
+}
+
+/// Flags by key with the file they are in (for tools that do not need the full model).
+pub fn flag_files(model: &Model) -> BTreeMap<&str, &str> {
+    model
+        .flags
+        .iter()
+        .map(|f| (f.key.as_str(), f.loc.file.as_str()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_convert_exactly() {
+        assert_eq!(decimal_thousandths("33.333"), Some(33_333));
+        assert_eq!(decimal_thousandths("12.5"), Some(12_500));
+        assert_eq!(decimal_thousandths("50.0"), Some(50_000));
+        assert_eq!(decimal_thousandths("0.001"), Some(1));
+        assert_eq!(decimal_thousandths("1e1"), Some(10_000));
+        assert_eq!(decimal_thousandths("2.5e-1"), Some(250));
+        assert_eq!(decimal_thousandths("33.3333"), None);
+        assert_eq!(decimal_thousandths("33.3330"), Some(33_333));
+    }
+
+    #[test]
+    fn weights_format_as_percentages() {
+        assert_eq!(format_weight(99_500), "99.5");
+        assert_eq!(format_weight(100_000), "100");
+        assert_eq!(format_weight(33_333), "33.333");
+    }
 }

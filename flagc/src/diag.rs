@@ -216,7 +216,12 @@ impl Diagnostic {
     }
 
     /// A diagnostic about the whole directory or a file as a whole.
-    pub fn global(severity: Severity, code: Code, file: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn global(
+        severity: Severity,
+        code: Code,
+        file: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity,
             code,
@@ -237,8 +242,17 @@ impl Diagnostic {
 
     /// Adds a secondary label.
     #[must_use]
-    pub fn with_label(mut self, file: &str, span: Range<usize>, message: impl Into<String>) -> Self {
-        self.labels.push(Label { file: file.to_owned(), span, message: message.into() });
+    pub fn with_label(
+        mut self,
+        file: &str,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Self {
+        self.labels.push(Label {
+            file: file.to_owned(),
+            span,
+            message: message.into(),
+        });
         self
     }
 
@@ -283,12 +297,18 @@ impl Diagnostics {
     /// Sorted by file, then position, then code, without exact duplicates.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
         self.items.sort_by(|a, b| {
-            (&a.file, a.span.as_ref().map(|s| (s.start, s.end)), a.code, &a.message).cmp(&(
-                &b.file,
-                b.span.as_ref().map(|s| (s.start, s.end)),
-                b.code,
-                &b.message,
-            ))
+            (
+                &a.file,
+                a.span.as_ref().map(|s| (s.start, s.end)),
+                a.code,
+                &a.message,
+            )
+                .cmp(&(
+                    &b.file,
+                    b.span.as_ref().map(|s| (s.start, s.end)),
+                    b.code,
+                    &b.message,
+                ))
         });
         self.items.dedup();
         self.items
@@ -319,7 +339,10 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// `help: did you mean `x`?` when a close candidate exists, else a list of what is allowed.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> Option<String> {
     if let Some(s) = suggest(name, candidates.clone()) {
         return Some(format!("did you mean `{s}`?"));
     }
@@ -327,7 +350,13 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
     if all.is_empty() {
         None
     } else if all.len() <= 12 {
-        Some(format!("expected one of: {}", all.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")))
+        Some(format!(
+            "expected one of: {}",
+            all.iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
     } else {
         None
     }

@@ -56,12 +56,18 @@ pub struct Checked {
 impl Checked {
     /// Number of errors.
     pub fn errors(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
 
     /// Number of warnings.
     pub fn warnings(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Warning).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count()
     }
 }
 
@@ -75,9 +81,21 @@ pub fn check_dir(dir: &Path, options: &CheckOptions) -> io::Result<Checked> {
 
 /// Checks sources already in memory (tests, git revisions), with the diagnostics gathered
 /// while reading them.
-pub fn check_sources(sources: Sources, mut diags: diag::Diagnostics, options: &CheckOptions) -> Checked {
+pub fn check_sources(
+    sources: Sources,
+    mut diags: diag::Diagnostics,
+    options: &CheckOptions,
+) -> Checked {
     let model = check::check(&sources, options, &mut diags);
     let diagnostics = diags.into_sorted();
-    let model = if diagnostics.iter().any(Diagnostic::is_error) { None } else { model };
-    Checked { sources, model, diagnostics }
+    let model = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        model
+    };
+    Checked {
+        sources,
+        model,
+        diagnostics,
+    }
 }

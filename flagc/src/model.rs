@@ -70,11 +70,16 @@ impl AttrType {
     }
 
     /// Every non-enum type name.
-    pub const NAMES: [&'static str; 7] = ["string", "int", "float", "bool", "semver", "datetime", "string[]"];
+    pub const NAMES: [&'static str; 7] = [
+        "string", "int", "float", "bool", "semver", "datetime", "string[]",
+    ];
 
     /// Whether `lt`/`lte`/`gt`/`gte` apply.
     pub fn is_ordered(&self) -> bool {
-        matches!(self, AttrType::Int | AttrType::Float | AttrType::Semver | AttrType::Datetime)
+        matches!(
+            self,
+            AttrType::Int | AttrType::Float | AttrType::Semver | AttrType::Datetime
+        )
     }
 }
 
@@ -256,7 +261,9 @@ impl FlagValue {
         match (self, ty) {
             (FlagValue::Bool(b), _) => (*b).into(),
             (FlagValue::Int(i), _) => (*i).into(),
-            (FlagValue::Float(f), _) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+            (FlagValue::Float(f), _) => {
+                serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+            }
             (FlagValue::Str(s), _) => s.as_str().into(),
             (FlagValue::Enum(i), FlagType::Enum(v)) => v[*i as usize].as_str().into(),
             (FlagValue::Enum(i), _) => (*i).into(),
@@ -492,11 +499,37 @@ pub struct Model {
 impl Model {
     /// A flag by key.
     pub fn flag(&self, key: &str) -> Option<&Flag> {
-        self.flags.binary_search_by(|f| f.key.as_str().cmp(key)).ok().map(|i| &self.flags[i])
+        self.flags
+            .binary_search_by(|f| f.key.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.flags[i])
     }
 
     /// A flag's index by key.
     pub fn flag_index(&self, key: &str) -> Option<usize> {
-        self.flags.binary_search_by(|f| f.key.as_str().cmp(key)).ok()
+        self.flags
+            .binary_search_by(|f| f.key.as_str().cmp(key))
+            .ok()
     }
+}
+
+/// The Rust type or variant name (UpperCamelCase) generated for a name: `one_page`,
+/// `one-page` and `onePage` all become `OnePage`; a leading digit gets a `V` prefix.
+/// The checker rejects lists whose values collide under this mapping.
+pub fn type_ident(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for part in name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|p| !p.is_empty())
+    {
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, 'V');
+    }
+    out
 }

@@ -5,8 +5,8 @@
 
 use std::ops::Range;
 
-use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 
@@ -103,7 +103,10 @@ impl Node {
 
     /// A table entry (key and value) by key.
     pub fn entry(&self, key: &str) -> Option<(&Key, &Node)> {
-        self.as_table()?.iter().find(|(k, _)| k.name == key).map(|(k, v)| (k, v))
+        self.as_table()?
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(k, v)| (k, v))
     }
 
     /// The value as JSON, for schema validation. Datetimes become strings, as editors' schema
@@ -114,17 +117,25 @@ impl Node {
             NodeKind::Str(s) => Value::String(s.clone()),
             NodeKind::Int(Some(i)) => Value::from(*i),
             NodeKind::Int(None) => Value::from(f64::MAX),
-            NodeKind::Float(f, text) => serde_json::Number::from_f64(*f).map_or_else(|| Value::String(text.clone()), Value::Number),
+            NodeKind::Float(f, text) => serde_json::Number::from_f64(*f)
+                .map_or_else(|| Value::String(text.clone()), Value::Number),
             NodeKind::Bool(b) => Value::Bool(*b),
             NodeKind::Datetime(d) => Value::String(d.to_string()),
             NodeKind::Array(a) => Value::Array(a.iter().map(Node::to_json).collect()),
-            NodeKind::Table(t) => Value::Object(t.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect()),
+            NodeKind::Table(t) => Value::Object(
+                t.iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
+            ),
         }
     }
 
     /// Follows JSON-pointer-like segments (keys and indices) down the tree. Returns the key
     /// under which the last node sits (if it is a table entry) and the node.
-    pub fn locate<'a, S: AsRef<str>>(&'a self, path: impl IntoIterator<Item = S>) -> Option<(Option<&'a Key>, &'a Node)> {
+    pub fn locate<S: AsRef<str>>(
+        &self,
+        path: impl IntoIterator<Item = S>,
+    ) -> Option<(Option<&Key>, &Node)> {
         let mut key = None;
         let mut node = self;
         for seg in path {
@@ -164,14 +175,28 @@ pub fn parse_file(path: &str, text: &str, diags: &mut Diagnostics) -> ParsedFile
     for e in errors {
         let span = e.span().unwrap_or(0..0);
         let message = e.message().trim().trim_end_matches('.').to_owned();
-        let mut d = Diagnostic::error(Code::TomlSyntax, path, clamp(span, text.len()), format!("invalid TOML: {message}"));
+        let mut d = Diagnostic::error(
+            Code::TomlSyntax,
+            path,
+            clamp(span, text.len()),
+            format!("invalid TOML: {message}"),
+        );
         if message.contains("duplicate key") {
-            d = d.with_help("a key can be defined only once per table; TOML also forbids redefining a table");
+            d = d.with_help(
+                "a key can be defined only once per table; TOML also forbids redefining a table",
+            );
         }
         diags.push(d);
     }
     let span = table.span();
-    ParsedFile { path: path.to_owned(), root: Node { kind: NodeKind::Table(convert_table(table.get_ref())), span }, had_errors }
+    ParsedFile {
+        path: path.to_owned(),
+        root: Node {
+            kind: NodeKind::Table(convert_table(table.get_ref())),
+            span,
+        },
+        had_errors,
+    }
 }
 
 fn clamp(span: Span, len: usize) -> Span {
@@ -180,7 +205,17 @@ fn clamp(span: Span, len: usize) -> Span {
 }
 
 fn convert_table(t: &DeTable<'_>) -> Vec<(Key, Node)> {
-    t.iter().map(|(k, v)| (Key { name: k.get_ref().to_string(), span: k.span() }, convert(v))).collect()
+    t.iter()
+        .map(|(k, v)| {
+            (
+                Key {
+                    name: k.get_ref().to_string(),
+                    span: k.span(),
+                },
+                convert(v),
+            )
+        })
+        .collect()
 }
 
 fn convert(v: &Spanned<DeValue<'_>>) -> Node {
@@ -202,7 +237,10 @@ fn convert(v: &Spanned<DeValue<'_>>) -> Node {
         DeValue::Array(a) => NodeKind::Array(a.iter().map(convert).collect()),
         DeValue::Table(t) => NodeKind::Table(convert_table(t)),
     };
-    Node { kind, span: v.span() }
+    Node {
+        kind,
+        span: v.span(),
+    }
 }
 
 #[cfg(test)]
@@ -217,7 +255,10 @@ mod tests {
         assert!(f.had_errors);
         assert!(d.as_slice().len() >= 2, "{:?}", d.as_slice());
         assert!(d.as_slice().iter().all(|d| d.code == Code::TomlSyntax));
-        assert_eq!(f.root.locate(["a", "x"]).map(|(_, n)| n.kind.clone()), Some(NodeKind::Int(Some(1))));
+        assert_eq!(
+            f.root.locate(["a", "x"]).map(|(_, n)| n.kind.clone()),
+            Some(NodeKind::Int(Some(1)))
+        );
     }
 
     #[test]
@@ -234,7 +275,12 @@ mod tests {
     fn float_keeps_its_literal_text() {
         let mut d = Diagnostics::new();
         let f = parse_file("f.toml", "a = 33.333\nb = 1_000.5\n", &mut d);
-        assert_eq!(f.root.get("a").map(|n| n.kind.clone()), Some(NodeKind::Float(33.333, "33.333".into())));
-        assert!(matches!(f.root.get("b").map(|n| &n.kind), Some(NodeKind::Float(x, _)) if *x == 1000.5));
+        assert_eq!(
+            f.root.get("a").map(|n| n.kind.clone()),
+            Some(NodeKind::Float(33.333, "33.333".into()))
+        );
+        assert!(
+            matches!(f.root.get("b").map(|n| &n.kind), Some(NodeKind::Float(x, _)) if *x == 1000.5)
+        );
     }
 }

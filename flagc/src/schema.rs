@@ -12,11 +12,11 @@
 
 use std::sync::OnceLock;
 
-use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::Validator;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 
-use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics, did_you_mean};
 use crate::parse::{Node, ParsedFile};
 
 /// The flag-file schema, as committed in `schema/flags.schema.json`.
@@ -52,7 +52,10 @@ fn compiled(kind: FileKind) -> &'static Compiled {
         let document: Value = serde_json::from_str(text).expect("committed schema is valid JSON");
         #[allow(clippy::expect_used)]
         let validator = jsonschema::draft7::new(&document).expect("committed schema compiles");
-        Compiled { document, validator }
+        Compiled {
+            document,
+            validator,
+        }
     })
 }
 
@@ -61,10 +64,22 @@ pub fn validate(kind: FileKind, file: &ParsedFile, diags: &mut Diagnostics) {
     let schema = compiled(kind);
     let instance = file.root.to_json();
     for error in schema.validator.iter_errors(&instance) {
-        let path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
-        let Some((key, node)) = file.root.locate(&path) else { continue };
+        let path: Vec<String> = error
+            .instance_path()
+            .segments()
+            .map(|s| s.to_string())
+            .collect();
+        let Some((key, node)) = file.root.locate(&path) else {
+            continue;
+        };
         let keyword_parent = parent_node(&schema.document, error.schema_path().as_str());
-        let ctx = Context { file: &file.path, path: &path, node, key_span: key.map(|k| k.span.clone()), annotations: keyword_parent };
+        let ctx = Context {
+            file: &file.path,
+            path: &path,
+            node,
+            key_span: key.map(|k| k.span.clone()),
+            annotations: keyword_parent,
+        };
         if let Some(d) = map_error(&ctx, error.kind(), &instance_at(&instance, &path)) {
             diags.push(d);
         }
@@ -92,7 +107,8 @@ impl Context<'_> {
     }
 
     fn message(&self, value: &str, default: String) -> String {
-        self.note("x-flagc-message").map_or(default, |m| m.replace("{value}", value))
+        self.note("x-flagc-message")
+            .map_or(default, |m| m.replace("{value}", value))
     }
 
     fn with_help(&self, d: Diagnostic) -> Diagnostic {
@@ -109,11 +125,17 @@ impl Context<'_> {
 
     /// The key span if there is one, else the value span.
     fn span(&self) -> std::ops::Range<usize> {
-        self.key_span.clone().unwrap_or_else(|| self.node.span.clone())
+        self.key_span
+            .clone()
+            .unwrap_or_else(|| self.node.span.clone())
     }
 }
 
-fn map_error(ctx: &Context<'_>, kind: &ValidationErrorKind, instance: &Value) -> Option<Diagnostic> {
+fn map_error(
+    ctx: &Context<'_>,
+    kind: &ValidationErrorKind,
+    instance: &Value,
+) -> Option<Diagnostic> {
     Some(match kind {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             // One diagnostic per unexpected key would be better, but `iter_errors` yields one
@@ -173,7 +195,7 @@ fn map_error(ctx: &Context<'_>, kind: &ValidationErrorKind, instance: &Value) ->
                     join_or(&names)
                 }
             };
-            let what = ctx.path.last().map_or_else(|| "the file".to_owned(), |_| format!("{}", ctx.place()));
+            let what = ctx.path.last().map_or_else(|| "the file".to_owned(), |_| ctx.place());
             let found = ctx.node.type_name();
             ctx.with_help(Diagnostic::error(
                 ctx.code(Code::WrongType),
@@ -251,12 +273,18 @@ fn map_error(ctx: &Context<'_>, kind: &ValidationErrorKind, instance: &Value) ->
 
 fn describe_kind(kind: &ValidationErrorKind, value: &str) -> String {
     match kind {
-        ValidationErrorKind::Minimum { limit } => format!("must be at least {limit}, found {value}"),
+        ValidationErrorKind::Minimum { limit } => {
+            format!("must be at least {limit}, found {value}")
+        }
         ValidationErrorKind::Maximum { limit } => format!("must be at most {limit}, found {value}"),
         ValidationErrorKind::MinLength { .. } => "must not be empty".to_owned(),
         ValidationErrorKind::MinItems { .. } => "must not be an empty list".to_owned(),
-        ValidationErrorKind::Constant { expected_value } => format!("must be {expected_value}, found {value}"),
-        ValidationErrorKind::Pattern { pattern } => format!("has an invalid value {value} (expected to match `{pattern}`)"),
+        ValidationErrorKind::Constant { expected_value } => {
+            format!("must be {expected_value}, found {value}")
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            format!("has an invalid value {value} (expected to match `{pattern}`)")
+        }
         ValidationErrorKind::UniqueItems => "lists the same value twice".to_owned(),
         _ => format!("has an invalid value {value}"),
     }
@@ -270,17 +298,32 @@ pub fn describe_path(path: &[String]) -> String {
         ["context", attr] => format!("context attribute `{attr}`"),
         ["static", attr] => format!("static attribute `{attr}`"),
         ["segments", seg] => format!("segment `{seg}`"),
-        ["segments", seg, attr, rest @ ..] => field_of(&format!("condition on `{attr}` in segment `{seg}`"), rest),
-        [section] if matches!(*section, "context" | "static" | "segments" | "rollout" | "codegen" | "format") => {
+        ["segments", seg, attr, rest @ ..] => {
+            field_of(&format!("condition on `{attr}` in segment `{seg}`"), rest)
+        }
+        [section]
+            if matches!(
+                *section,
+                "context" | "static" | "segments" | "rollout" | "codegen" | "format"
+            ) =>
+        {
             format!("`{section}`")
         }
-        [section, field] if matches!(*section, "rollout" | "codegen") => format!("`{section}.{field}`"),
+        [section, field] if matches!(*section, "rollout" | "codegen") => {
+            format!("`{section}.{field}`")
+        }
         [flag] => format!("flag `{flag}`"),
         [flag, "rules", n] => format!("rule #{} of flag `{flag}`", index1(n)),
-        [flag, "rules", n, "when", attr, rest @ ..] => {
-            field_of(&format!("condition on `{attr}` in rule #{} of flag `{flag}`", index1(n)), rest)
+        [flag, "rules", n, "when", attr, rest @ ..] => field_of(
+            &format!(
+                "condition on `{attr}` in rule #{} of flag `{flag}`",
+                index1(n)
+            ),
+            rest,
+        ),
+        [flag, "rules", n, field, ..] => {
+            format!("`{field}` of rule #{} of flag `{flag}`", index1(n))
         }
-        [flag, "rules", n, field, ..] => format!("`{field}` of rule #{} of flag `{flag}`", index1(n)),
         [flag, field, ..] => format!("`{field}` of flag `{flag}`"),
     }
 }
@@ -401,8 +444,20 @@ mod tests {
     fn shared_definitions_agree_between_the_two_schemas() {
         let flags: Value = serde_json::from_str(FLAGS_SCHEMA).expect("json");
         let manifest: Value = serde_json::from_str(MANIFEST_SCHEMA).expect("json");
-        for def in ["name", "enumValue", "literal", "literals", "strings", "conditions", "condition", "operators"] {
-            assert_eq!(flags["definitions"][def], manifest["definitions"][def], "definition `{def}` drifted");
+        for def in [
+            "name",
+            "enumValue",
+            "literal",
+            "literals",
+            "strings",
+            "conditions",
+            "condition",
+            "operators",
+        ] {
+            assert_eq!(
+                flags["definitions"][def], manifest["definitions"][def],
+                "definition `{def}` drifted"
+            );
         }
     }
 
@@ -410,12 +465,22 @@ mod tests {
     fn misspelled_field_points_at_the_key_with_a_suggestion() {
         let text = "[f]\ndescripton = \"x\"\nowner = \"o\"\ndefault = true\npermanent = true\n";
         let d = errors(FileKind::Flags, text);
-        let unknown = d.iter().find(|d| d.code == Code::UnknownField).expect("unknown field");
+        let unknown = d
+            .iter()
+            .find(|d| d.code == Code::UnknownField)
+            .expect("unknown field");
         assert_eq!(&text[unknown.span.clone().expect("span")], "descripton");
         assert_eq!(unknown.help.as_deref(), Some("did you mean `description`?"));
-        let missing = d.iter().find(|d| d.code == Code::MissingField).expect("missing description");
+        let missing = d
+            .iter()
+            .find(|d| d.code == Code::MissingField)
+            .expect("missing description");
         assert_eq!(&text[missing.span.clone().expect("span")], "f");
-        assert!(missing.message.contains("`description`"), "{}", missing.message);
+        assert!(
+            missing.message.contains("`description`"),
+            "{}",
+            missing.message
+        );
     }
 
     #[test]
@@ -424,7 +489,11 @@ mod tests {
                     [[f.rules]]\nwhen = { plan = { gte = 1, bigger = 2 } }\nrollout = 120\n";
         let d = errors(FileKind::Flags, text);
         let codes: Vec<_> = d.iter().map(|d| d.code).collect();
-        assert_eq!(codes, [Code::UnknownOperator, Code::RolloutPrecision], "{d:#?}");
+        assert_eq!(
+            codes,
+            [Code::UnknownOperator, Code::RolloutPrecision],
+            "{d:#?}"
+        );
         assert_eq!(&text[d[0].span.clone().expect("span")], "bigger");
         assert_eq!(&text[d[1].span.clone().expect("span")], "120");
     }
@@ -435,16 +504,27 @@ mod tests {
         let d = errors(FileKind::Flags, text);
         assert_eq!(d.len(), 1, "{d:#?}");
         assert!(d[0].message.contains("`expires`"));
-        assert!(d[0].help.as_deref().is_some_and(|h| h.contains("permanent = true")));
+        assert!(
+            d[0].help
+                .as_deref()
+                .is_some_and(|h| h.contains("permanent = true"))
+        );
     }
 
     #[test]
     fn flag_key_that_is_not_snake_case() {
-        let text = "[NewCheckout]\ndescription = \"x\"\nowner = \"o\"\ndefault = true\npermanent = true\n";
+        let text =
+            "[NewCheckout]\ndescription = \"x\"\nowner = \"o\"\ndefault = true\npermanent = true\n";
         let d = errors(FileKind::Flags, text);
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(d[0].code, Code::InvalidName);
-        assert!(d[0].help.as_deref().is_some_and(|h| h.contains("new_checkout")), "{:?}", d[0].help);
+        assert!(
+            d[0].help
+                .as_deref()
+                .is_some_and(|h| h.contains("new_checkout")),
+            "{:?}",
+            d[0].help
+        );
     }
 
     #[test]

@@ -36,7 +36,11 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        SourceFile { path: path.into(), text, line_starts }
+        SourceFile {
+            path: path.into(),
+            text,
+            line_starts,
+        }
     }
 
     /// Whether this is the manifest.
@@ -49,14 +53,23 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
-        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
 
     /// The text of a 1-based line, without its line ending.
     pub fn line_text(&self, line: usize) -> &str {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else { return "" };
-        let end = self.line_starts.get(line).copied().unwrap_or(self.text.len());
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 }
@@ -111,7 +124,11 @@ impl Sources {
         Ok(Sources::assemble(root.to_path_buf(), map, diags))
     }
 
-    fn assemble(root: PathBuf, mut map: BTreeMap<String, String>, diags: &mut Diagnostics) -> Sources {
+    fn assemble(
+        root: PathBuf,
+        mut map: BTreeMap<String, String>,
+        diags: &mut Diagnostics,
+    ) -> Sources {
         let mut files = Vec::with_capacity(map.len());
         match map.remove(MANIFEST) {
             Some(text) => files.push(SourceFile::new(MANIFEST, text)),
@@ -122,7 +139,9 @@ impl Sources {
                     None,
                     format!("no `{MANIFEST}` manifest at the top of the flag directory"),
                 )
-                .with_help("run `flagc init` to create one, or point flagc at the directory that holds it"),
+                .with_help(
+                    "run `flagc init` to create one, or point flagc at the directory that holds it",
+                ),
             ),
         }
         files.extend(map.into_iter().map(|(p, t)| SourceFile::new(p, t)));
@@ -145,7 +164,12 @@ impl Sources {
         let span = d.span.clone()?;
         let (line, column) = file.line_col(span.start);
         let (end_line, end_column) = file.line_col(span.end.max(span.start));
-        Some(Position { line, column, end_line, end_column })
+        Some(Position {
+            line,
+            column,
+            end_line,
+            end_column,
+        })
     }
 }
 
@@ -217,7 +241,10 @@ fn walk(
                 Severity::Error,
                 Code::SymlinkLoop,
                 Some(rel.trim_end_matches('/')),
-                format!("symlink loop: `{}` leads back to a directory above it", rel.trim_end_matches('/')),
+                format!(
+                    "symlink loop: `{}` leads back to a directory above it",
+                    rel.trim_end_matches('/')
+                ),
             )
             .with_help("remove or repoint the symlink"),
         );
@@ -238,7 +265,11 @@ fn walk(
         let meta = match fs::metadata(&path) {
             Ok(m) => m,
             Err(e) => {
-                let code = if is_loop_error(&e) { Code::SymlinkLoop } else { Code::Io };
+                let code = if is_loop_error(&e) {
+                    Code::SymlinkLoop
+                } else {
+                    Code::Io
+                };
                 if code == Code::Io && !name.ends_with(".toml") {
                     continue; // a dangling link to something we would not read anyway
                 }
@@ -253,7 +284,11 @@ fn walk(
         };
         if meta.is_dir() {
             if let Err(e) = walk(&path, &format!("{rel_path}/"), ancestors, out, diags) {
-                let code = if is_loop_error(&e) { Code::SymlinkLoop } else { Code::Io };
+                let code = if is_loop_error(&e) {
+                    Code::SymlinkLoop
+                } else {
+                    Code::Io
+                };
                 diags.push(Diagnostic::global(
                     Severity::Error,
                     code,
@@ -270,7 +305,9 @@ fn walk(
                         Some(&rel_path),
                         format!("a second `{MANIFEST}` below the top of the flag directory"),
                     )
-                    .with_help("one manifest per flag tree: merge it into the top-level `flagc.toml`"),
+                    .with_help(
+                        "one manifest per flag tree: merge it into the top-level `flagc.toml`",
+                    ),
                 );
                 continue;
             }
@@ -279,7 +316,9 @@ fn walk(
                 continue;
             }
             match fs::read(&path) {
-                Ok(bytes) if bytes.len() as u64 > MAX_FILE_SIZE => diags.push(too_large(&rel_path, bytes.len() as u64)),
+                Ok(bytes) if bytes.len() as u64 > MAX_FILE_SIZE => {
+                    diags.push(too_large(&rel_path, bytes.len() as u64))
+                }
                 Ok(bytes) => {
                     if let Some(text) = decode(&rel_path, bytes, diags) {
                         out.insert(rel_path, text);
@@ -320,7 +359,13 @@ mod tests {
     fn memory_sources_skip_dot_entries_and_non_toml() {
         let mut d = Diagnostics::new();
         let s = Sources::from_memory(
-            [("flagc.toml", "x"), (".flagc/a.toml", "y"), ("a/..data/b.toml", "z"), ("README.md", "w"), ("b.toml", "v")],
+            [
+                ("flagc.toml", "x"),
+                (".flagc/a.toml", "y"),
+                ("a/..data/b.toml", "z"),
+                ("README.md", "w"),
+                ("b.toml", "v"),
+            ],
             &mut d,
         );
         let paths: Vec<_> = s.files.iter().map(|f| f.path.as_str()).collect();
