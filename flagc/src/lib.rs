@@ -15,15 +15,20 @@
 
 pub mod bucket;
 pub mod check;
+pub mod codegen;
 pub mod compile;
 pub mod diag;
+pub mod diff;
 pub mod eval;
+pub mod flagd;
 pub mod interp;
 pub mod ir;
 pub mod model;
 pub mod parse;
+pub mod runtime;
 pub mod schema;
 pub mod source;
+pub mod stale;
 
 use std::io;
 use std::path::Path;
