@@ -125,6 +125,7 @@ pub fn total(weights: &[u32]) -> u32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,1 +1,518 @@
-//! (being written)
+//! The compiled IR: flags with the static attributes folded away, ready to evaluate.
+//!
+//! [`compile`](crate::compile::compile) builds a [`Program`] from a [`Model`](crate::Model),
+//! one value per static attribute and the [`Layout`] of the context the evaluator will see;
+//! [`Program::eval`](crate::ir::Program::eval) (in [`eval`](crate::eval)) runs it.
+//!
+//! **Invariant:** everything the evaluator needs is resolved here: attributes are field
+//! indices into the [`Layout`], literals are parsed (semver, datetimes, regexes), string sets
+//! are hashed, enum literals are the layout's indices. Evaluating never allocates and never
+//! looks a name up.
+//!
+//! **Invariant:** a compiled rule keeps its source `index`, so an evaluation can say which
+//! rule of the flag file decided, exactly as the interpreter ([`interp`](crate::interp)) does.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::model::{AttrType, CmpOp, FlagType, FlagValue, Manifest};
+
+/// A flag's value in the IR.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A bool flag's value.
+    Bool(bool),
+    /// An int flag's value.
+    Int(i64),
+    /// A float flag's value.
+    Float(f64),
+    /// A string flag's value (shared, so handing it out is a reference-count bump).
+    Str(Arc<str>),
+    /// An enum flag's value: index into its variants.
+    Enum(u32),
+}
+
+impl Value {
+    /// The value as JSON (enum values as their variant names).
+    pub fn to_json(&self, ty: &FlagType) -> serde_json::Value {
+        self.to_flag_value().to_json(ty)
+    }
+
+    /// The model's spelling of the value.
+    pub fn to_flag_value(&self) -> FlagValue {
+        match self {
+            Value::Bool(b) => FlagValue::Bool(*b),
+            Value::Int(i) => FlagValue::Int(*i),
+            Value::Float(x) => FlagValue::Float(*x),
+            Value::Str(s) => FlagValue::Str(s.to_string()),
+            Value::Enum(i) => FlagValue::Enum(*i),
+        }
+    }
+}
+
+impl From<&FlagValue> for Value {
+    fn from(v: &FlagValue) -> Self {
+        match v {
+            FlagValue::Bool(b) => Value::Bool(*b),
+            FlagValue::Int(i) => Value::Int(*i),
+            FlagValue::Float(x) => Value::Float(*x),
+            FlagValue::Str(s) => Value::Str(Arc::from(s.as_str())),
+            FlagValue::Enum(i) => Value::Enum(*i),
+        }
+    }
+}
+
+impl PartialEq<FlagValue> for Value {
+    fn eq(&self, other: &FlagValue) -> bool {
+        match (self, other) {
+            (Value::Bool(a), FlagValue::Bool(b)) => a == b,
+            (Value::Int(a), FlagValue::Int(b)) => a == b,
+            (Value::Float(a), FlagValue::Float(b)) => a == b,
+            (Value::Str(a), FlagValue::Str(b)) => **a == **b,
+            (Value::Enum(a), FlagValue::Enum(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// One context attribute as the evaluator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LayoutAttr {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: AttrType,
+}
+
+/// The context attributes an evaluator sees, in field order.
+///
+/// Usually the model's own `[context]`; but a running binary may have been built against an
+/// older manifest, and then its layout is the one it was built with. Conditions on attributes
+/// the layout lacks, or has with another type, never match; enum literals are matched to the
+/// layout's values by name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Layout {
+    attrs: Vec<LayoutAttr>,
+}
+
+impl Layout {
+    /// A layout from names and types, in field order. When a name repeats, the first wins.
+    pub fn new(attrs: impl IntoIterator<Item = (String, AttrType)>) -> Self {
+        Layout {
+            attrs: attrs
+                .into_iter()
+                .map(|(name, ty)| LayoutAttr { name, ty })
+                .collect(),
+        }
+    }
+
+    /// The layout of a manifest's own `[context]`.
+    pub fn of(manifest: &Manifest) -> Self {
+        Self::new(
+            manifest
+                .context
+                .iter()
+                .map(|a| (a.name.clone(), a.ty.clone())),
+        )
+    }
+
+    /// Every attribute, in field order.
+    pub fn attrs(&self) -> &[LayoutAttr] {
+        &self.attrs
+    }
+
+    /// An attribute's field index by name.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.attrs.iter().position(|a| a.name == name)
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.attrs.len()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.attrs.is_empty()
+    }
+}
+
+/// A compiled flag directory for one combination of static values.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// Every flag, sorted by key (the model's order, so indices agree with the model's).
+    pub flags: Vec<CompiledFlag>,
+    /// The context layout the program was compiled for.
+    pub layout: Layout,
+}
+
+impl Program {
+    /// A flag's index by key.
+    pub fn flag_index(&self, key: &str) -> Option<usize> {
+        self.flags.binary_search_by(|f| (*f.key).cmp(key)).ok()
+    }
+
+    /// The context layout the program was compiled for.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+}
+
+/// One flag, compiled.
+#[derive(Debug, Clone)]
+pub struct CompiledFlag {
+    /// Its key.
+    pub key: Box<str>,
+    /// Its type.
+    pub ty: FlagType,
+    /// The value when no rule decides.
+    pub default: Value,
+    /// Bucketing salt.
+    pub salt: Box<str>,
+    /// The rules that can still fire, in order.
+    pub rules: Vec<CompiledRule>,
+    /// `Some(v)` when no context can make the flag anything but `v`.
+    pub constant: Option<Value>,
+}
+
+/// One rule, compiled.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    /// Position in the flag's rules as written (0-based).
+    pub index: usize,
+    /// All must hold; empty means always.
+    pub when: Vec<Cond>,
+    /// What it decides.
+    pub outcome: CompiledOutcome,
+}
+
+impl CompiledRule {
+    /// Whether the rule always decides (no conditions and a fixed value).
+    pub fn is_unconditional(&self) -> bool {
+        self.when.is_empty() && matches!(self.outcome, CompiledOutcome::Value(_))
+    }
+}
+
+/// What a compiled rule decides.
+#[derive(Debug, Clone)]
+pub enum CompiledOutcome {
+    /// A fixed value.
+    Value(Value),
+    /// A percentage split.
+    Rollout(CompiledRollout),
+}
+
+/// A percentage split with its bucketing attribute resolved.
+#[derive(Debug, Clone)]
+pub struct CompiledRollout {
+    /// Field index of the bucketing attribute.
+    pub field: usize,
+    /// How the attribute's string form is made.
+    pub key: BucketKey,
+    /// Weights in units of 0.001 %, in [`FlagType::rollout_keys`] order.
+    pub weights: Box<[u32]>,
+    /// The value of each bucket.
+    pub values: Box<[Value]>,
+}
+
+/// How a rollout's bucketing attribute becomes the string that is hashed.
+#[derive(Debug, Clone)]
+pub enum BucketKey {
+    /// A `string` attribute: the string itself.
+    Str,
+    /// An `int` attribute: its decimal form.
+    Int,
+    /// An enum attribute: the value's name, by the layout's index.
+    Enum(Box<[Box<str>]>),
+}
+
+/// One condition of a compiled rule.
+#[derive(Debug, Clone)]
+pub enum Cond {
+    /// A test of one attribute.
+    Test(Test),
+    /// Segments: any of the branches holds, each branch being all of its conditions.
+    Any(Box<[Box<[Cond]>]>),
+}
+
+/// One operator on one attribute. Fails when the attribute is unset.
+#[derive(Debug, Clone)]
+pub struct Test {
+    /// Field index in the layout.
+    pub field: usize,
+    /// For membership: the result is inverted (`not_in`, `ne`), but only for set values.
+    pub negate: bool,
+    /// What is asked of the value.
+    pub pred: Pred,
+}
+
+/// What a test asks of an attribute's value.
+#[derive(Debug, Clone)]
+pub enum Pred {
+    /// The attribute is set (a condition with no operators, `not_in = []`), of this type.
+    IsSet(SetKind),
+    /// A `string` attribute passes the test.
+    Str(StrPred),
+    /// Some element of a `string[]` attribute passes the test.
+    List(StrPred),
+    /// An `int` attribute is one of these (sorted).
+    IntIn(Box<[i64]>),
+    /// An `int` attribute compared with a literal.
+    IntCmp(CmpOp, i64),
+    /// A `float` attribute equals one of these (IEEE equality).
+    FloatIn(Box<[f64]>),
+    /// A `float` attribute compared with a literal (IEEE: NaN compares false).
+    FloatCmp(CmpOp, f64),
+    /// A `bool` attribute is one of these: bit 0 for `false`, bit 1 for `true`.
+    BoolIn(u8),
+    /// An enum attribute's index is in the set.
+    EnumIn(EnumSet),
+    /// A `semver` attribute has the precedence of one of these.
+    SemverIn(Box<[semver::Version]>),
+    /// A `semver` attribute compared by precedence.
+    SemverCmp(CmpOp, Box<semver::Version>),
+    /// A `datetime` attribute is one of these instants.
+    DatetimeIn(Box<[jiff::Timestamp]>),
+    /// A `datetime` attribute compared as instants.
+    DatetimeCmp(CmpOp, jiff::Timestamp),
+}
+
+/// Which getter [`Pred::IsSet`] asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetKind {
+    /// `string`.
+    Str,
+    /// `int`.
+    Int,
+    /// `float`.
+    Float,
+    /// `bool`.
+    Bool,
+    /// `semver`.
+    Semver,
+    /// `datetime`.
+    Datetime,
+    /// `string[]`.
+    List,
+    /// An enum.
+    Enum,
+}
+
+impl SetKind {
+    /// The getter kind for an attribute type.
+    pub fn of(ty: &AttrType) -> SetKind {
+        match ty {
+            AttrType::String => SetKind::Str,
+            AttrType::Int => SetKind::Int,
+            AttrType::Float => SetKind::Float,
+            AttrType::Bool => SetKind::Bool,
+            AttrType::Semver => SetKind::Semver,
+            AttrType::Datetime => SetKind::Datetime,
+            AttrType::StringList => SetKind::List,
+            AttrType::Enum(_) => SetKind::Enum,
+        }
+    }
+}
+
+/// A test on one string.
+#[derive(Debug, Clone)]
+pub enum StrPred {
+    /// Equal to one of the set.
+    In(StrSet),
+    /// Starts with one of these.
+    StartsWith(Box<[Box<str>]>),
+    /// Ends with one of these.
+    EndsWith(Box<[Box<str>]>),
+    /// Contains one of these.
+    Contains(Box<[Box<str>]>),
+    /// One of the regexes matches somewhere (they are joined into one alternation).
+    Matches(regex::Regex),
+}
+
+/// A set of enum indices (a bitset: one word covers 64 values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnumSet {
+    words: Box<[u64]>,
+}
+
+impl EnumSet {
+    /// The set of the given indices.
+    pub fn new(indices: impl IntoIterator<Item = u32>) -> Self {
+        let mut words: Vec<u64> = Vec::new();
+        for i in indices {
+            let w = (i / 64) as usize;
+            if words.len() <= w {
+                words.resize(w + 1, 0);
+            }
+            words[w] |= 1 << (i % 64);
+        }
+        EnumSet {
+            words: words.into_boxed_slice(),
+        }
+    }
+
+    /// Whether `i` is in the set.
+    #[inline]
+    pub fn contains(&self, i: u32) -> bool {
+        match self.words.get((i / 64) as usize) {
+            Some(w) => w & (1 << (i % 64)) != 0,
+            None => false,
+        }
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.words.iter().all(|w| *w == 0)
+    }
+}
+
+/// A set of strings with a fast membership test.
+///
+/// Small sets are scanned (comparing lengths first is cheaper than hashing); larger ones use
+/// an open-addressing table keyed by a multiplicative hash of the bytes. Measured against a
+/// sorted slice with binary search: for 100 ten-byte ids the table is ~3× faster, because
+/// binary search pays seven string comparisons with unpredictable branches.
+#[derive(Clone)]
+pub struct StrSet {
+    items: Box<[Box<str>]>,
+    /// Slot → `item index + 1`, 0 = empty; empty for scanned sets.
+    table: Box<[u32]>,
+    /// `64 - log2(table.len())`: the hash's top bits pick the slot.
+    shift: u32,
+}
+
+/// Sets up to this size are scanned rather than hashed.
+const SCAN_MAX: usize = 8;
+
+impl StrSet {
+    /// The set of `items` (duplicates are dropped).
+    pub fn new<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Self {
+        let mut items: Vec<Box<str>> = items.into_iter().map(|s| Box::from(s.as_ref())).collect();
+        items.sort_unstable();
+        items.dedup();
+        let items = items.into_boxed_slice();
+        if items.len() <= SCAN_MAX {
+            return StrSet {
+                items,
+                table: Box::new([]),
+                shift: 64,
+            };
+        }
+        // Load factor at most 1/2, so every probe sequence ends at an empty slot.
+        let slots = (items.len() * 2).next_power_of_two();
+        let shift = 64 - slots.trailing_zeros();
+        let mut table = vec![0u32; slots];
+        let mask = slots - 1;
+        for (i, item) in items.iter().enumerate() {
+            let mut slot = (str_hash(item.as_bytes()) >> shift) as usize;
+            while table[slot] != 0 {
+                slot = (slot + 1) & mask;
+            }
+            table[slot] = i as u32 + 1;
+        }
+        StrSet {
+            items,
+            table: table.into_boxed_slice(),
+            shift,
+        }
+    }
+
+    /// Whether `s` is in the set.
+    #[inline]
+    pub fn contains(&self, s: &str) -> bool {
+        if self.table.is_empty() {
+            return self.items.iter().any(|i| i.len() == s.len() && **i == *s);
+        }
+        let mask = self.table.len() - 1;
+        let mut slot = (str_hash(s.as_bytes()) >> self.shift) as usize;
+        loop {
+            match self.table[slot] {
+                0 => return false,
+                i => {
+                    if let Some(item) = self.items.get(i as usize - 1)
+                        && **item == *s
+                    {
+                        return true;
+                    }
+                }
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// The strings, sorted.
+    pub fn items(&self) -> &[Box<str>] {
+        &self.items
+    }
+
+    /// Number of strings.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+impl fmt::Debug for StrSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.items.iter()).finish()
+    }
+}
+
+/// A multiplicative hash of bytes, eight at a time (FxHash's mixing). Set strings come from
+/// flag files, so adversarial collisions are not a concern; speed on ids of 5–40 bytes is.
+#[inline]
+fn str_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = c.first_chunk::<8>().map_or(0, |c| u64::from_le_bytes(*c));
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+    }
+    // The multiply leaves the low bits weak; fold the high half down before slots take the
+    // top bits of a further multiply.
+    (h ^ (h >> 32)).wrapping_mul(K)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn str_set_membership() {
+        for n in [0usize, 1, 8, 9, 100, 1000] {
+            let items: Vec<String> = (0..n).map(|i| format!("user-{i}")).collect();
+            let set = StrSet::new(&items);
+            assert_eq!(set.len(), n);
+            for i in &items {
+                assert!(set.contains(i), "{i} in set of {n}");
+            }
+            for i in n..n + 200 {
+                assert!(!set.contains(&format!("user-{i}")));
+            }
+            assert!(!set.contains(""));
+            assert!(!set.contains("user-"));
+        }
+    }
+
+    #[test]
+    fn enum_set_membership() {
+        let s = EnumSet::new([0, 3, 64, 130]);
+        for i in 0..200 {
+            assert_eq!(s.contains(i), [0, 3, 64, 130].contains(&i), "{i}");
+        }
+        assert!(EnumSet::new([]).is_empty());
+        assert!(!EnumSet::new([]).contains(0));
+    }
+}

@@ -17,7 +17,11 @@ fn check_vectors(file: &str) -> usize {
     let path = vectors_dir().join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut n = 0;
-    for (line_no, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (line_no, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let salt = v["salt"].as_str().unwrap();
         let value = v["value"].as_str().unwrap();
@@ -25,7 +29,12 @@ fn check_vectors(file: &str) -> usize {
             .as_array()
             .unwrap()
             .iter()
-            .map(|w| (w[0].as_str().unwrap().to_owned(), w[1].as_u64().unwrap() as u32))
+            .map(|w| {
+                (
+                    w[0].as_str().unwrap().to_owned(),
+                    w[1].as_u64().unwrap() as u32,
+                )
+            })
             .collect();
         let ws: Vec<u32> = weights.iter().map(|w| w.1).collect();
         let b = bucket_in(salt.as_bytes(), value.as_bytes(), total(&ws));
@@ -110,6 +119,9 @@ fn shares_follow_the_weights_over_a_million_ids() {
     for (c, w) in counts.iter().zip(weights) {
         let share = f64::from(*c) / 10_000.0; // percent
         let want = f64::from(w) / 1_000.0;
-        assert!((share - want).abs() < 0.5, "share {share:.3}% for weight {want}% ({counts:?})");
+        assert!(
+            (share - want).abs() < 0.5,
+            "share {share:.3}% for weight {want}% ({counts:?})"
+        );
     }
 }
