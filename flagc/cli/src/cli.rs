@@ -33,4 +33,8 @@ pub enum Command {
     Check(commands::check::Args),
     /// Create a flag directory with a starter manifest, flag file and editor schemas
     Init(commands::init::Args),
+    /// Write a flagd flag-definition document that evaluates exactly as flagc does
+    Export(commands::export::Args),
+    /// Create a manifest and flag files from a flagd flag-definition document
+    Import(commands::import::Args),
 }

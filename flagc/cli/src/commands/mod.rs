@@ -1,6 +1,8 @@
 //! One module per subcommand, each with its `Args` and a `run` returning an [`Exit`].
 
 pub mod check;
+pub mod export;
+pub mod import;
 pub mod init;
 
 use std::path::Path;
@@ -37,6 +39,8 @@ pub fn run(command: Command) -> Exit {
     match command {
         Command::Check(args) => check::run(&args),
         Command::Init(args) => init::run(&args),
+        Command::Export(args) => export::run(&args),
+        Command::Import(args) => import::run(&args),
     }
 }
 
