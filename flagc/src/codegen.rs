@@ -1,1 +1,1080 @@
-//! (being written)
+//! Rust code generation: the module that `flags!` expands to and `flagc generate` prints.
+//!
+//! Two modes, one API. In **dynamic** mode the accessors read the runtime's live snapshot
+//! (one atomic load) and evaluate its compiled IR. In **static** mode the static attributes
+//! are fixed at build time and every flag becomes plain Rust over the `Context` fields,
+//! compiled from the same IR, so both modes return the same values.
+//!
+//! **Invariant:** generated names never collide. Context fields and setters are the
+//! attributes' names; `Flags` methods are the flag keys and nothing else (the runtime is the
+//! `rt` field, a separate namespace); module-level functions are snake_case and types are
+//! UpperCamelCase, allocated by [`Names`] with a suffix when two would clash.
+//!
+//! **Invariant:** the output is deterministic: it depends only on the model, the options
+//! and the files' relative paths (paths are built from `CARGO_MANIFEST_DIR` at compile time).
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::compile::{Statics, compile};
+use crate::diag::Diagnostic;
+use crate::ir::{
+    BucketKey, CompiledFlag, CompiledOutcome, Cond, Layout, Pred, StrPred, Test, Value,
+};
+use crate::model::{AttrType, CmpOp, Date, Flag, FlagType, Model, type_ident};
+use crate::source::Sources;
+
+/// How to generate.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The flag directory as written in the macro call, relative to `CARGO_MANIFEST_DIR`.
+    pub dir: String,
+    /// `None` for dynamic mode; the static attributes' values for static mode.
+    pub statics: Option<Vec<(String, String)>>,
+    /// Today's date, for `#[deprecated]` on expired flags.
+    pub today: Date,
+}
+
+/// Generates the `flags` module. Errors are static values that do not fit the manifest.
+pub fn generate(
+    model: &Model,
+    sources: &Sources,
+    options: &Options,
+) -> Result<TokenStream, Vec<Diagnostic>> {
+    let static_values = match &options.statics {
+        None => None,
+        Some(pairs) => Some(
+            Statics::from_pairs(
+                &model.manifest,
+                pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .map_err(|errs| errs.iter().map(|e| e.to_diagnostic()).collect::<Vec<_>>())?,
+        ),
+    };
+    let g = Gen {
+        model,
+        sources,
+        options,
+        names: Names::new(model),
+    };
+    Ok(g.module(static_values.as_ref()))
+}
+
+/// What to emit when the flag directory is invalid: the module's items with every accessor
+/// returning any type, so the user's code sees only the real errors (`compile_error!`s
+/// emitted beside it).
+pub fn fallback(flag_keys: &[String], attrs: &[String]) -> TokenStream {
+    let methods = flag_keys.iter().filter(|k| is_ident(k)).map(|k| {
+        let k = format_ident!("{}", k);
+        quote! {
+            pub fn #k<T>(&self, _ctx: &Context) -> T { ::core::unreachable!() }
+        }
+    });
+    let setters = attrs.iter().filter(|a| is_ident(a)).map(|a| {
+        let a = format_ident!("{}", a);
+        quote! { pub fn #a<T>(self, _v: T) -> Self { self } }
+    });
+    quote! {
+        #[allow(dead_code, unused, clippy::all)]
+        pub mod flags {
+            #[derive(Debug, Clone, Default)]
+            pub struct Context {}
+            impl Context { pub fn new() -> Self { Self {} } #(#setters)* }
+            #[derive(Debug, Clone, Default)]
+            pub struct Flags {}
+            impl Flags { #(#methods)* }
+        }
+    }
+}
+
+fn is_ident(s: &str) -> bool {
+    syn_like_ident(s) && !crate::check::RUST_KEYWORDS.contains(&s)
+}
+
+fn syn_like_ident(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+}
+
+/// Rust type names for the generated enums, allocated without collisions.
+#[derive(Debug, Clone)]
+pub struct Names {
+    /// One per static attribute.
+    pub statics: Vec<Ident>,
+    /// One per context attribute that is an enum.
+    pub attrs: Vec<Option<Ident>>,
+    /// One per flag that is an enum.
+    pub flags: Vec<Option<Ident>>,
+}
+
+impl Names {
+    /// Allocates the names: statics, then enum attributes, then enum flags, each taking its
+    /// UpperCamelCase name unless it is taken, else with a `Static`/`Attr`/`Flag` suffix
+    /// (and a number if that is taken too).
+    pub fn new(model: &Model) -> Names {
+        let mut taken: BTreeSet<String> = [
+            "Flags",
+            "Context",
+            "Statics",
+            "Overrides",
+            "DIR",
+            "EMBEDDED",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let mut take = |base: String, suffix: &str| -> Ident {
+            let mut name = base.clone();
+            if taken.contains(&name) {
+                name = format!("{base}{suffix}");
+            }
+            let mut n = 2;
+            while taken.contains(&name) {
+                name = format!("{base}{suffix}{n}");
+                n += 1;
+            }
+            taken.insert(name.clone());
+            format_ident!("{}", name)
+        };
+        let statics = model
+            .manifest
+            .statics
+            .iter()
+            .map(|s| take(type_ident(&s.name), "Static"))
+            .collect();
+        let attrs = model
+            .manifest
+            .context
+            .iter()
+            .map(|a| matches!(a.ty, AttrType::Enum(_)).then(|| take(type_ident(&a.name), "Attr")))
+            .collect();
+        let flags = model
+            .flags
+            .iter()
+            .map(|f| matches!(f.ty, FlagType::Enum(_)).then(|| take(type_ident(&f.key), "Flag")))
+            .collect();
+        Names {
+            statics,
+            attrs,
+            flags,
+        }
+    }
+}
+
+/// The Rust variant name for an enum value (`Self` is a keyword, so it gets a `_`).
+pub fn variant_ident(value: &str) -> Ident {
+    let name = type_ident(value);
+    if name == "Self" {
+        format_ident!("Self_")
+    } else {
+        format_ident!("{}", name)
+    }
+}
+
+struct Gen<'a> {
+    model: &'a Model,
+    sources: &'a Sources,
+    options: &'a Options,
+    names: Names,
+}
+
+impl Gen<'_> {
+    fn module(&self, statics: Option<&Statics>) -> TokenStream {
+        let m = &self.model.manifest;
+        let static_enums = m.statics.iter().zip(&self.names.statics).map(|(s, name)| {
+            enum_items(
+                name,
+                &s.values,
+                &format!("Values of the static attribute `{}`.", s.name),
+            )
+        });
+        let attr_enums = m
+            .context
+            .iter()
+            .zip(&self.names.attrs)
+            .filter_map(|(a, name)| match (&a.ty, name) {
+                (AttrType::Enum(values), Some(name)) => Some(enum_items(
+                    name,
+                    values,
+                    &format!("Values of the context attribute `{}`.", a.name),
+                )),
+                _ => None,
+            });
+        let flag_enums = self
+            .model
+            .flags
+            .iter()
+            .zip(&self.names.flags)
+            .filter_map(|(f, name)| match (&f.ty, name) {
+                (FlagType::Enum(values), Some(name)) => Some(enum_items(
+                    name,
+                    values,
+                    &format!("Variants of the flag `{}`.", f.key),
+                )),
+                _ => None,
+            });
+        let context = self.context();
+        let statics_struct = self.statics_struct();
+        let overrides = self.overrides(statics.is_some());
+        let flags = match statics {
+            None => self.dynamic_flags(),
+            Some(st) => self.static_flags(st),
+        };
+        let tracking = self.tracking(statics.is_some());
+        let doc = match statics {
+            None => format!(
+                "Typed accessors for the flags in `{}` (dynamic mode: read from the flag directory at run time).",
+                self.options.dir
+            ),
+            Some(st) => format!(
+                "Typed accessors for the flags in `{}`, compiled for {} (static mode: no files at run time).",
+                self.options.dir,
+                st.describe(m)
+            ),
+        };
+        quote! {
+            #[doc = #doc]
+            #[allow(dead_code, unused_imports, unreachable_patterns, non_camel_case_types, clippy::all, clippy::pedantic)]
+            pub mod flags {
+                #tracking
+                #(#static_enums)*
+                #(#attr_enums)*
+                #(#flag_enums)*
+                #context
+                #statics_struct
+                #overrides
+                #flags
+            }
+        }
+    }
+
+    /// `concat!(env!("CARGO_MANIFEST_DIR"), "/dir/file")` for a file of the directory.
+    fn path_expr(&self, file: &str) -> TokenStream {
+        let rel = format!("/{}/{}", self.options.dir.trim_end_matches('/'), file);
+        quote! { ::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), #rel) }
+    }
+
+    fn tracking(&self, static_mode: bool) -> TokenStream {
+        let embedded = self.sources.files.iter().map(|f| {
+            let rel = &f.path;
+            let path = self.path_expr(&f.path);
+            quote! { (#rel, ::core::include_str!(#path)) }
+        });
+        let dir = self.path_expr("");
+        let mode_note = if static_mode {
+            "The flag files, embedded so that cargo rebuilds when they change."
+        } else {
+            "The flag files as they were at build time (see `embedded`)."
+        };
+        quote! {
+            /// The flag directory at build time.
+            pub const DIR: &str = #dir;
+            #[doc = #mode_note]
+            pub const EMBEDDED: &[(&str, &str)] = &[#(#embedded),*];
+            // Rebuild when the reproducible-build date changes (it decides deprecations).
+            const _: ::core::option::Option<&str> = ::core::option_env!("SOURCE_DATE_EPOCH");
+        }
+    }
+
+    fn attr_rust_type(&self, i: usize) -> TokenStream {
+        let a = &self.model.manifest.context[i];
+        match &a.ty {
+            AttrType::String => quote!(::std::string::String),
+            AttrType::Int => quote!(i64),
+            AttrType::Float => quote!(f64),
+            AttrType::Bool => quote!(bool),
+            AttrType::Semver => quote!(::flagc::runtime::__private::semver::Version),
+            AttrType::Datetime => quote!(::flagc::runtime::__private::jiff::Timestamp),
+            AttrType::StringList => quote!(::std::vec::Vec<::std::string::String>),
+            AttrType::Enum(_) => {
+                let n = self.names.attrs[i]
+                    .clone()
+                    .unwrap_or_else(|| format_ident!("String"));
+                quote!(#n)
+            }
+        }
+    }
+
+    fn context(&self) -> TokenStream {
+        let m = &self.model.manifest;
+        let fields = m.context.iter().enumerate().map(|(i, a)| {
+            let name = format_ident!("{}", a.name);
+            let ty = self.attr_rust_type(i);
+            let doc = format!(
+                "`{}` ({}); `None` means unset: no condition on it matches.",
+                a.name,
+                describe_attr_type(&a.ty)
+            );
+            quote! { #[doc = #doc] pub #name: ::core::option::Option<#ty>, }
+        });
+        let setters = m.context.iter().enumerate().map(|(i, a)| {
+            let name = format_ident!("{}", a.name);
+            let ty = self.attr_rust_type(i);
+            let doc = format!("Sets `{}`.", a.name);
+            match &a.ty {
+                AttrType::String => quote! {
+                    #[doc = #doc] #[must_use]
+                    pub fn #name(mut self, value: impl ::core::convert::Into<::std::string::String>) -> Self { self.#name = Some(value.into()); self }
+                },
+                AttrType::StringList => quote! {
+                    #[doc = #doc] #[must_use]
+                    pub fn #name<I: ::core::iter::IntoIterator<Item = S>, S: ::core::convert::Into<::std::string::String>>(mut self, values: I) -> Self {
+                        self.#name = Some(values.into_iter().map(::core::convert::Into::into).collect()); self
+                    }
+                },
+                AttrType::Semver => quote! {
+                    #[doc = #doc]
+                    /// A string is validated here: an invalid version is an error, never a panic.
+                    pub fn #name(mut self, value: impl ::flagc::runtime::IntoSemver) -> ::core::result::Result<Self, ::flagc::runtime::ValueError> {
+                        self.#name = Some(value.into_semver()?); Ok(self)
+                    }
+                },
+                AttrType::Datetime => quote! {
+                    #[doc = #doc]
+                    /// Takes a `jiff::Timestamp`, a `SystemTime` or an RFC 3339 string (validated here).
+                    pub fn #name(mut self, value: impl ::flagc::runtime::IntoTimestamp) -> ::core::result::Result<Self, ::flagc::runtime::ValueError> {
+                        self.#name = Some(value.into_timestamp()?); Ok(self)
+                    }
+                },
+                _ => quote! {
+                    #[doc = #doc] #[must_use]
+                    pub fn #name(mut self, value: #ty) -> Self { self.#name = Some(value); self }
+                },
+            }
+        });
+        let has_new = m.context.iter().any(|a| a.name == "new");
+        let new = (!has_new).then(|| {
+            quote! {
+                /// A context with every attribute unset.
+                #[must_use]
+                pub fn new() -> Self { <Self as ::core::default::Default>::default() }
+            }
+        });
+        let view = |method: &str,
+                    ret: TokenStream,
+                    pick: &dyn Fn(&AttrType) -> bool,
+                    get: &dyn Fn(&Ident) -> TokenStream| {
+            let method = format_ident!("{}", method);
+            let arms = m
+                .context
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| pick(&a.ty))
+                .map(|(i, a)| {
+                    let name = format_ident!("{}", a.name);
+                    let value = get(&name);
+                    quote! { #i => #value, }
+                });
+            quote! {
+                #[inline]
+                fn #method(&self, field: usize) -> #ret { match field { #(#arms)* _ => ::core::option::Option::None } }
+            }
+        };
+        let views = [
+            view(
+                "str",
+                quote!(::core::option::Option<&str>),
+                &|t| *t == AttrType::String,
+                &|n| quote!(self.#n.as_deref()),
+            ),
+            view(
+                "int",
+                quote!(::core::option::Option<i64>),
+                &|t| *t == AttrType::Int,
+                &|n| quote!(self.#n),
+            ),
+            view(
+                "float",
+                quote!(::core::option::Option<f64>),
+                &|t| *t == AttrType::Float,
+                &|n| quote!(self.#n),
+            ),
+            view(
+                "bool",
+                quote!(::core::option::Option<bool>),
+                &|t| *t == AttrType::Bool,
+                &|n| quote!(self.#n),
+            ),
+            view(
+                "semver",
+                quote!(::core::option::Option<&::flagc::runtime::__private::semver::Version>),
+                &|t| *t == AttrType::Semver,
+                &|n| quote!(self.#n.as_ref()),
+            ),
+            view(
+                "datetime",
+                quote!(::core::option::Option<::flagc::runtime::__private::jiff::Timestamp>),
+                &|t| *t == AttrType::Datetime,
+                &|n| quote!(self.#n),
+            ),
+            view(
+                "enum_index",
+                quote!(::core::option::Option<u32>),
+                &|t| matches!(t, AttrType::Enum(_)),
+                &|n| quote!(self.#n.map(|v| v as u32)),
+            ),
+            view(
+                "list",
+                quote!(::core::option::Option<&[::std::string::String]>),
+                &|t| *t == AttrType::StringList,
+                &|n| quote!(self.#n.as_deref()),
+            ),
+        ];
+        quote! {
+            /// Who and what a flag is evaluated for. Every attribute is optional.
+            #[derive(Debug, Clone, Default, PartialEq)]
+            pub struct Context { #(#fields)* }
+            impl Context {
+                #new
+                #(#setters)*
+            }
+            impl ::flagc::eval::ContextView for Context { #(#views)* }
+        }
+    }
+
+    fn statics_struct(&self) -> TokenStream {
+        let m = &self.model.manifest;
+        let fields = m.statics.iter().zip(&self.names.statics).map(|(s, ty)| {
+            let name = format_ident!("{}", s.name);
+            let doc = format!("`{}`", s.name);
+            quote! { #[doc = #doc] pub #name: #ty, }
+        });
+        let pairs = m.statics.iter().map(|s| {
+            let name = format_ident!("{}", s.name);
+            let key = &s.name;
+            quote! { (::std::string::String::from(#key), ::std::string::String::from(self.#name.as_str())) }
+        });
+        quote! {
+            /// The static attributes, fixed for the life of the process.
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+            pub struct Statics { #(#fields)* }
+            impl Statics {
+                fn __pairs(&self) -> ::std::vec::Vec<(::std::string::String, ::std::string::String)> { ::std::vec![#(#pairs),*] }
+            }
+        }
+    }
+
+    fn flag_rust_type(&self, i: usize) -> TokenStream {
+        match &self.model.flags[i].ty {
+            FlagType::Bool => quote!(bool),
+            FlagType::Int => quote!(i64),
+            FlagType::Float => quote!(f64),
+            FlagType::String => quote!(::std::sync::Arc<str>),
+            FlagType::Enum(_) => {
+                let n = self.names.flags[i]
+                    .clone()
+                    .unwrap_or_else(|| format_ident!("String"));
+                quote!(#n)
+            }
+        }
+    }
+
+    fn overrides(&self, static_mode: bool) -> TokenStream {
+        let fields = self.model.flags.iter().enumerate().map(|(i, f)| {
+            let name = format_ident!("{}", f.key);
+            let ty = match f.ty {
+                FlagType::String => quote!(::std::string::String),
+                _ => self.flag_rust_type(i),
+            };
+            let doc = format!("Forces `{}`.", f.key);
+            quote! { #[doc = #doc] pub #name: ::core::option::Option<#ty>, }
+        });
+        let (apply, clear) = if static_mode {
+            (
+                quote! { flags.__ov = ::core::option::Option::Some(::std::boxed::Box::new(self)); },
+                quote! { flags.__ov = ::core::option::Option::None; },
+            )
+        } else {
+            let pushes = self.model.flags.iter().enumerate().map(|(i, f)| {
+                let name = format_ident!("{}", f.key);
+                let value = match &f.ty {
+                    FlagType::Bool => quote!(::flagc::ir::Value::Bool(v)),
+                    FlagType::Int => quote!(::flagc::ir::Value::Int(v)),
+                    FlagType::Float => quote!(::flagc::ir::Value::Float(v)),
+                    FlagType::String => quote!(::flagc::ir::Value::Str(::std::sync::Arc::from(v))),
+                    FlagType::Enum(_) => quote!(::flagc::ir::Value::Enum(v as u32)),
+                };
+                quote! { if let ::core::option::Option::Some(v) = self.#name { forced.push((#i, #value)); } }
+            });
+            (
+                quote! {
+                    let mut forced = ::std::vec::Vec::new();
+                    #(#pushes)*
+                    flags.rt.set_overrides(forced);
+                },
+                quote! { flags.rt.clear_overrides(); },
+            )
+        };
+        quote! {
+            /// Typed test overrides: set the fields to force, then [`Overrides::apply`] them to
+            /// one `Flags` handle (and handles cloned from it). No files involved.
+            #[derive(Debug, Clone, Default, PartialEq)]
+            pub struct Overrides { #(#fields)* }
+            impl Overrides {
+                /// Forces the flags set here on `flags`, replacing earlier overrides.
+                pub fn apply(self, flags: &mut Flags) { #apply }
+                /// Removes every override from `flags`.
+                pub fn clear(flags: &mut Flags) { #clear }
+            }
+        }
+    }
+
+    fn doc_attrs(&self, f: &Flag) -> TokenStream {
+        let line = self
+            .sources
+            .get(&f.loc.file)
+            .map_or(0, |s| s.line_col(f.loc.span.start).0);
+        let mut doc = vec![];
+        for l in f.description.lines() {
+            doc.push(format!(" {l}"));
+        }
+        doc.push(String::new());
+        doc.push(format!(" - **owner:** {}", f.owner));
+        match (f.permanent, f.expires) {
+            (true, _) => doc.push(" - **expires:** never (permanent)".to_owned()),
+            (false, Some(d)) => doc.push(format!(" - **expires:** {d}")),
+            (false, None) => {}
+        }
+        match &f.ty {
+            FlagType::Enum(v) => doc.push(format!(" - **variants:** {}", v.join(", "))),
+            t => doc.push(format!(" - **type:** {}", t.name())),
+        }
+        doc.push(format!(" - **default:** {}", f.default.display(&f.ty)));
+        doc.push(format!(
+            " - **defined at:** `{}/{}:{line}`",
+            self.options.dir.trim_end_matches('/'),
+            f.loc.file
+        ));
+        let deprecated = match f.expires {
+            Some(d)
+                if !f.permanent
+                    && d < self.options.today
+                    && self.model.manifest.deprecate_expired =>
+            {
+                let note = format!(
+                    "flag `{}` expired on {d} (owner: {}): remove it and the code it guards, or extend `expires`",
+                    f.key, f.owner
+                );
+                quote!(#[deprecated(note = #note)])
+            }
+            _ => quote!(),
+        };
+        quote! { #(#[doc = #doc])* #deprecated }
+    }
+
+    fn default_value(&self, i: usize) -> TokenStream {
+        let f = &self.model.flags[i];
+        self.value_tokens(i, &Value::from(&f.default))
+    }
+
+    fn value_tokens(&self, i: usize, v: &Value) -> TokenStream {
+        match v {
+            Value::Bool(b) => quote!(#b),
+            Value::Int(n) => {
+                let l = Literal::i64_suffixed(*n);
+                quote!(#l)
+            }
+            Value::Float(x) => {
+                let l = Literal::f64_suffixed(*x);
+                quote!(#l)
+            }
+            Value::Str(s) => {
+                let s: &str = s;
+                quote! {{
+                    static S: ::flagc::runtime::__private::LazyLock<::std::sync::Arc<str>> =
+                        ::flagc::runtime::__private::LazyLock::new(|| ::std::sync::Arc::from(#s));
+                    ::std::sync::Arc::clone(&S)
+                }}
+            }
+            Value::Enum(e) => {
+                let (FlagType::Enum(values), Some(ty)) =
+                    (&self.model.flags[i].ty, &self.names.flags[i])
+                else {
+                    return quote!(::core::unreachable!());
+                };
+                let var = variant_ident(values.get(*e as usize).map_or("", String::as_str));
+                quote!(#ty::#var)
+            }
+        }
+    }
+
+    fn dynamic_flags(&self) -> TokenStream {
+        let methods = self.model.flags.iter().enumerate().map(|(i, f)| {
+            let name = format_ident!("{}", f.key);
+            let ty = self.flag_rust_type(i);
+            let docs = self.doc_attrs(f);
+            let default = self.default_value(i);
+            let convert = match &f.ty {
+                FlagType::Bool => quote!(::flagc::ir::Value::Bool(v) => *v,),
+                FlagType::Int => quote!(::flagc::ir::Value::Int(v) => *v,),
+                FlagType::Float => quote!(::flagc::ir::Value::Float(v) => *v,),
+                FlagType::String => {
+                    quote!(::flagc::ir::Value::Str(v) => ::std::sync::Arc::clone(v),)
+                }
+                FlagType::Enum(values) => {
+                    let ty_name = &self.names.flags[i];
+                    let arms = values.iter().enumerate().map(|(k, v)| {
+                        let k = k as u32;
+                        let var = variant_ident(v);
+                        quote!(::flagc::ir::Value::Enum(#k) => #ty_name::#var,)
+                    });
+                    quote!(#(#arms)*)
+                }
+            };
+            quote! {
+                #docs
+                #[inline]
+                pub fn #name(&self, ctx: &Context) -> #ty {
+                    match self.rt.snapshot().eval(#i, ctx).value {
+                        #convert
+                        // Unreachable: the runtime guarantees each typed flag keeps its type.
+                        _ => #default,
+                    }
+                }
+            }
+        });
+        let spec_flags = self.model.flags.iter().map(|f| {
+            let key = &f.key;
+            let ty = flag_type_tokens(&f.ty);
+            quote! { (::std::string::String::from(#key), #ty) }
+        });
+        let layout = layout_tokens(&Layout::of(&self.model.manifest));
+        quote! {
+            /// The handle on this service's flags: one method per flag.
+            ///
+            /// The runtime (status, reloads, lookups by key) is the `rt` field, so that no
+            /// flag name can collide with it.
+            #[derive(Clone, Debug)]
+            pub struct Flags {
+                /// The runtime behind the accessors.
+                pub rt: ::flagc::runtime::Runtime,
+            }
+            impl Flags { #(#methods)* }
+
+            /// What this binary was built against.
+            pub fn spec() -> ::flagc::runtime::Spec {
+                ::flagc::runtime::Spec { flags: ::std::vec![#(#spec_flags),*], layout: #layout, embedded: EMBEDDED }
+            }
+
+            /// Loads the flag directory `dir` with the static attributes fixed for this
+            /// process. A missing or invalid directory is an error.
+            pub fn load(dir: impl ::core::convert::AsRef<::std::path::Path>, statics: Statics) -> ::core::result::Result<Flags, ::flagc::runtime::LoadError> {
+                ::flagc::runtime::Runtime::load(dir.as_ref(), spec(), statics.__pairs()).map(|rt| Flags { rt })
+            }
+
+            /// Serves the flag files embedded at build time: the service's explicit choice
+            /// when the directory cannot be loaded (logged as an error, shown in the status;
+            /// it may re-enable a feature switched off since the build).
+            pub fn embedded(statics: Statics, reason: ::core::option::Option<::flagc::runtime::LoadError>) -> ::core::result::Result<Flags, ::flagc::runtime::LoadError> {
+                ::flagc::runtime::Runtime::embedded(spec(), statics.__pairs(), reason).map(|rt| Flags { rt })
+            }
+        }
+    }
+
+    fn static_flags(&self, statics: &Statics) -> TokenStream {
+        let layout = Layout::of(&self.model.manifest);
+        let program = compile(self.model, statics, &layout);
+        let methods = self.model.flags.iter().enumerate().map(|(i, f)| {
+            let name = format_ident!("{}", f.key);
+            let ty = self.flag_rust_type(i);
+            let docs = self.doc_attrs(f);
+            let over = match f.ty {
+                FlagType::String => quote!(::std::sync::Arc::from(v.as_str())),
+                _ => quote!(v.clone()),
+            };
+            let body = self.flag_body(i, &program.flags[i]);
+            quote! {
+                #docs
+                #[inline]
+                pub fn #name(&self, ctx: &Context) -> #ty {
+                    if let ::core::option::Option::Some(o) = &self.__ov {
+                        if let ::core::option::Option::Some(v) = &o.#name { return #over; }
+                    }
+                    #body
+                }
+            }
+        });
+        let check_statics = self.model.manifest.statics.iter().zip(&self.names.statics).map(|(s, ty)| {
+            let name = format_ident!("{}", s.name);
+            let value = statics
+                .get(self.model.manifest.static_index(&s.name).unwrap_or(0))
+                .and_then(|v| s.values.get(v as usize))
+                .map_or_else(|| format_ident!("Invalid"), |v| variant_ident(v));
+            let key = &s.name;
+            quote! {
+                if statics.#name != #ty::#value {
+                    return ::core::result::Result::Err(::flagc::runtime::LoadError::Statics(::std::format!(
+                        "this binary was compiled in static mode for {} = {}, not {}", #key, #ty::#value, statics.#name)));
+                }
+            }
+        });
+        quote! {
+            /// The handle on this service's flags: one method per flag, compiled to plain Rust.
+            #[derive(Clone, Debug, Default)]
+            pub struct Flags {
+                __ov: ::core::option::Option<::std::boxed::Box<Overrides>>,
+            }
+            impl Flags { #(#methods)* }
+
+            /// Static mode needs no files: succeeds when `statics` are the ones compiled in,
+            /// so that user code is the same in both modes.
+            pub fn load(_dir: impl ::core::convert::AsRef<::std::path::Path>, statics: Statics) -> ::core::result::Result<Flags, ::flagc::runtime::LoadError> {
+                #(#check_statics)*
+                ::core::result::Result::Ok(<Flags as ::core::default::Default>::default())
+            }
+
+            /// Same as [`load`] in static mode.
+            pub fn embedded(statics: Statics, _reason: ::core::option::Option<::flagc::runtime::LoadError>) -> ::core::result::Result<Flags, ::flagc::runtime::LoadError> {
+                load("", statics)
+            }
+        }
+    }
+
+    fn flag_body(&self, i: usize, f: &CompiledFlag) -> TokenStream {
+        if let Some(c) = &f.constant {
+            let v = self.value_tokens(i, c);
+            return quote! { let _ = ctx; #v };
+        }
+        let mut counter = 0usize;
+        let rules = f.rules.iter().map(|r| {
+            let cond = self.all(&r.when, &mut counter);
+            match &r.outcome {
+                CompiledOutcome::Value(v) => {
+                    let v = self.value_tokens(i, v);
+                    quote! { if #cond { return #v; } }
+                }
+                CompiledOutcome::Rollout(ro) => {
+                    let field = self.field(ro.field);
+                    let salt = Literal::byte_string(f.salt.as_bytes());
+                    let bucket = match &ro.key {
+                        BucketKey::Str => quote! { ctx.#field.as_deref().map(|s| ::flagc::runtime::__private::bucket(#salt, s.as_bytes())) },
+                        BucketKey::Int => quote! { ctx.#field.map(|n| ::flagc::runtime::__private::bucket_int(#salt, n)) },
+                        BucketKey::Enum(_) => quote! { ctx.#field.map(|e| ::flagc::runtime::__private::bucket(#salt, e.as_str().as_bytes())) },
+                    };
+                    let weights = ro.weights.iter();
+                    let arms = ro.values.iter().enumerate().map(|(k, v)| {
+                        let v = self.value_tokens(i, v);
+                        quote!(#k => return #v,)
+                    });
+                    quote! {
+                        if #cond {
+                            if let ::core::option::Option::Some(b) = #bucket {
+                                match ::flagc::runtime::__private::pick(&[#(#weights),*], b) { #(#arms)* _ => {} }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        let default = self.value_tokens(i, &f.default);
+        quote! { #(#rules)* #default }
+    }
+
+    fn field(&self, i: usize) -> Ident {
+        format_ident!(
+            "{}",
+            self.model
+                .manifest
+                .context
+                .get(i)
+                .map_or("__unknown", |a| a.name.as_str())
+        )
+    }
+
+    fn all(&self, conds: &[Cond], counter: &mut usize) -> TokenStream {
+        if conds.is_empty() {
+            return quote!(true);
+        }
+        let parts: Vec<TokenStream> = conds
+            .iter()
+            .map(|c| match c {
+                Cond::Test(t) => self.test(t, counter),
+                Cond::Any(branches) => {
+                    let b: Vec<TokenStream> =
+                        branches.iter().map(|b| self.all(b, counter)).collect();
+                    if b.is_empty() {
+                        quote!(false)
+                    } else {
+                        quote!((#(#b)||*))
+                    }
+                }
+            })
+            .collect();
+        quote!((#(#parts)&&*))
+    }
+
+    fn test(&self, t: &Test, counter: &mut usize) -> TokenStream {
+        let field = self.field(t.field);
+        let (access, hit) = match &t.pred {
+            Pred::IsSet(_) => {
+                return if t.negate {
+                    quote!(false)
+                } else {
+                    quote!(ctx.#field.is_some())
+                };
+            }
+            Pred::Str(p) => (
+                quote!(ctx.#field.as_deref()),
+                self.str_pred(p, &quote!(v), counter),
+            ),
+            Pred::List(p) => {
+                let each = self.str_pred(p, &quote!(s.as_str()), counter);
+                (
+                    quote!(ctx.#field.as_deref()),
+                    quote!(v.iter().any(|s| #each)),
+                )
+            }
+            Pred::EnumIn(set) => {
+                let ty = self.names.attrs.get(t.field).cloned().flatten();
+                let values = match self.model.manifest.context.get(t.field).map(|a| &a.ty) {
+                    Some(AttrType::Enum(v)) => v.clone(),
+                    _ => Vec::new(),
+                };
+                let vars: Vec<TokenStream> = values
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| set.contains(*k as u32))
+                    .map(|(_, v)| {
+                        let var = variant_ident(v);
+                        quote!(#ty::#var)
+                    })
+                    .collect();
+                let hit = if vars.is_empty() {
+                    quote!(false)
+                } else {
+                    quote!(::core::matches!(v, #(#vars)|*))
+                };
+                (quote!(ctx.#field), hit)
+            }
+            Pred::IntIn(set) => {
+                let lits = set.iter().map(|n| Literal::i64_suffixed(*n));
+                let hit = if set.is_empty() {
+                    quote!(false)
+                } else {
+                    quote!(::core::matches!(v, #(#lits)|*))
+                };
+                (quote!(ctx.#field), hit)
+            }
+            Pred::IntCmp(op, n) => {
+                let lit = Literal::i64_suffixed(*n);
+                (quote!(ctx.#field), cmp_tokens(*op, quote!(v), quote!(#lit)))
+            }
+            Pred::FloatIn(set) => {
+                let lits = set.iter().map(|x| Literal::f64_suffixed(*x));
+                let hit = if set.is_empty() {
+                    quote!(false)
+                } else {
+                    quote!((#(v == #lits)||*))
+                };
+                (quote!(ctx.#field), hit)
+            }
+            Pred::FloatCmp(op, x) => {
+                let lit = Literal::f64_suffixed(*x);
+                (quote!(ctx.#field), cmp_tokens(*op, quote!(v), quote!(#lit)))
+            }
+            Pred::BoolIn(mask) => {
+                let hit = match mask & 3 {
+                    0 => quote!(false),
+                    1 => quote!(!v),
+                    2 => quote!(v),
+                    _ => quote!(true),
+                };
+                (quote!(ctx.#field), hit)
+            }
+            Pred::SemverIn(set) => {
+                let checks = set.iter().map(|lit| {
+                    let s = semver_static(lit, counter);
+                    quote!({ #s v.cmp_precedence(&V).is_eq() })
+                });
+                let hit = if set.is_empty() {
+                    quote!(false)
+                } else {
+                    quote!((#(#checks)||*))
+                };
+                (quote!(ctx.#field.as_ref()), hit)
+            }
+            Pred::SemverCmp(op, lit) => {
+                let s = semver_static(lit, counter);
+                let ord = quote!(v.cmp_precedence(&V));
+                let hit = match op {
+                    CmpOp::Lt => quote!(#ord.is_lt()),
+                    CmpOp::Lte => quote!(#ord.is_le()),
+                    CmpOp::Gt => quote!(#ord.is_gt()),
+                    CmpOp::Gte => quote!(#ord.is_ge()),
+                };
+                (quote!(ctx.#field.as_ref()), quote!({ #s #hit }))
+            }
+            Pred::DatetimeIn(set) => {
+                let lits = set.iter().map(timestamp_tokens);
+                let hit = if set.is_empty() {
+                    quote!(false)
+                } else {
+                    quote!((#(v == #lits)||*))
+                };
+                (quote!(ctx.#field), hit)
+            }
+            Pred::DatetimeCmp(op, ts) => (
+                quote!(ctx.#field),
+                cmp_tokens(*op, quote!(v), timestamp_tokens(ts)),
+            ),
+        };
+        let hit = if t.negate { quote!(!(#hit)) } else { hit };
+        quote! { match #access { ::core::option::Option::Some(v) => #hit, ::core::option::Option::None => false } }
+    }
+
+    fn str_pred(&self, p: &StrPred, s: &TokenStream, counter: &mut usize) -> TokenStream {
+        let any = |method: &str, needles: &[Box<str>]| {
+            let method = format_ident!("{}", method);
+            let needles = needles.iter().map(|n| &**n);
+            if needles.len() == 0 {
+                quote!(false)
+            } else {
+                quote!((#(#s.#method(#needles))||*))
+            }
+        };
+        match p {
+            StrPred::In(set) if set.len() <= 8 => {
+                let items = set.items().iter().map(|i| &**i);
+                if set.is_empty() {
+                    quote!(false)
+                } else {
+                    quote!(::core::matches!(#s, #(#items)|*))
+                }
+            }
+            StrPred::In(set) => {
+                *counter += 1;
+                let items = set.items().iter().map(|i| &**i);
+                quote! {{
+                    static SET: ::flagc::runtime::__private::LazyLock<::flagc::runtime::__private::StrSet> =
+                        ::flagc::runtime::__private::LazyLock::new(|| ::flagc::runtime::__private::StrSet::new([#(#items),*]));
+                    SET.contains(#s)
+                }}
+            }
+            StrPred::StartsWith(n) => any("starts_with", n),
+            StrPred::EndsWith(n) => any("ends_with", n),
+            StrPred::Contains(n) => any("contains", n),
+            StrPred::Matches(re) => {
+                let pattern = re.as_str();
+                quote! {{
+                    static RE: ::flagc::runtime::__private::LazyLock<::flagc::runtime::__private::regex::Regex> =
+                        ::flagc::runtime::__private::LazyLock::new(|| {
+                            // Checked when the flags were compiled; the fallback never matches.
+                            ::flagc::runtime::__private::regex::Regex::new(#pattern)
+                                .unwrap_or_else(|_| ::flagc::runtime::__private::regex::Regex::new(r"[^\s\S]").unwrap_or_else(|_| ::core::unreachable!()))
+                        });
+                    RE.is_match(#s)
+                }}
+            }
+        }
+    }
+}
+
+fn semver_static(v: &semver::Version, counter: &mut usize) -> TokenStream {
+    *counter += 1;
+    let (major, minor, patch) = (v.major, v.minor, v.patch);
+    let pre = v.pre.as_str();
+    quote! {
+        static V: ::flagc::runtime::__private::LazyLock<::flagc::runtime::__private::semver::Version> =
+            ::flagc::runtime::__private::LazyLock::new(|| ::flagc::runtime::__private::semver::Version {
+                major: #major, minor: #minor, patch: #patch,
+                pre: ::flagc::runtime::__private::semver::Prerelease::new(#pre).unwrap_or(::flagc::runtime::__private::semver::Prerelease::EMPTY),
+                build: ::flagc::runtime::__private::semver::BuildMetadata::EMPTY,
+            });
+    }
+}
+
+fn timestamp_tokens(ts: &jiff::Timestamp) -> TokenStream {
+    let (s, n) = (ts.as_second(), ts.subsec_nanosecond());
+    quote!(::flagc::runtime::__private::jiff::Timestamp::constant(#s, #n))
+}
+
+fn cmp_tokens(op: CmpOp, a: TokenStream, b: TokenStream) -> TokenStream {
+    match op {
+        CmpOp::Lt => quote!(#a < #b),
+        CmpOp::Lte => quote!(#a <= #b),
+        CmpOp::Gt => quote!(#a > #b),
+        CmpOp::Gte => quote!(#a >= #b),
+    }
+}
+
+fn enum_items(name: &Ident, values: &[String], doc: &str) -> TokenStream {
+    let vars: Vec<Ident> = values.iter().map(|v| variant_ident(v)).collect();
+    let docs = values.iter().map(|v| format!("`{v}`"));
+    let strs = values.iter();
+    let strs2 = values.iter();
+    let n = values.len();
+    let expected = format!("one of {}", values.join(", "));
+    let _ = Span::call_site();
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum #name { #(#[doc = #docs] #vars,)* }
+        impl #name {
+            /// Every value, in declaration order.
+            pub const fn all() -> &'static [#name; #n] { &[#(#name::#vars),*] }
+            /// The value as written in the flag files.
+            pub const fn as_str(self) -> &'static str { match self { #(#name::#vars => #strs,)* } }
+        }
+        impl ::core::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result { f.write_str(self.as_str()) }
+        }
+        impl ::core::str::FromStr for #name {
+            type Err = ::flagc::runtime::ValueError;
+            fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
+                match s {
+                    #(#strs2 => ::core::result::Result::Ok(#name::#vars),)*
+                    _ => ::core::result::Result::Err(::flagc::runtime::ValueError {
+                        input: ::std::string::String::from(s), expected: #expected, reason: ::std::string::String::from("unknown value"),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+fn describe_attr_type(t: &AttrType) -> String {
+    match t {
+        AttrType::Enum(v) => format!("one of {}", v.join(", ")),
+        t => t.name().to_owned(),
+    }
+}
+
+fn flag_type_tokens(t: &FlagType) -> TokenStream {
+    match t {
+        FlagType::Bool => quote!(::flagc::model::FlagType::Bool),
+        FlagType::Int => quote!(::flagc::model::FlagType::Int),
+        FlagType::Float => quote!(::flagc::model::FlagType::Float),
+        FlagType::String => quote!(::flagc::model::FlagType::String),
+        FlagType::Enum(v) => quote!(::flagc::model::FlagType::Enum(
+            ::std::vec![#(::std::string::String::from(#v)),*]
+        )),
+    }
+}
+
+fn attr_type_tokens(t: &AttrType) -> TokenStream {
+    match t {
+        AttrType::String => quote!(::flagc::model::AttrType::String),
+        AttrType::Int => quote!(::flagc::model::AttrType::Int),
+        AttrType::Float => quote!(::flagc::model::AttrType::Float),
+        AttrType::Bool => quote!(::flagc::model::AttrType::Bool),
+        AttrType::Semver => quote!(::flagc::model::AttrType::Semver),
+        AttrType::Datetime => quote!(::flagc::model::AttrType::Datetime),
+        AttrType::StringList => quote!(::flagc::model::AttrType::StringList),
+        AttrType::Enum(v) => quote!(::flagc::model::AttrType::Enum(
+            ::std::vec![#(::std::string::String::from(#v)),*]
+        )),
+    }
+}
+
+fn layout_tokens(layout: &Layout) -> TokenStream {
+    let attrs = layout.attrs().iter().map(|a| {
+        let name = &a.name;
+        let ty = attr_type_tokens(&a.ty);
+        quote!((::std::string::String::from(#name), #ty))
+    });
+    quote!(::flagc::ir::Layout::new(::std::vec![#(#attrs),*]))
+}

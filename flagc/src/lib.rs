@@ -15,6 +15,7 @@
 
 pub mod bucket;
 pub mod check;
+#[cfg(feature = "codegen")]
 pub mod codegen;
 pub mod compile;
 pub mod diag;
