@@ -93,6 +93,10 @@ pub fn check_sources(
     options: &CheckOptions,
 ) -> Checked {
     let model = check::check(&sources, options, &mut diags);
+    if let Some(m) = model.as_ref().filter(|_| !diags.has_errors()) {
+        // Cleanup candidates: rules that fire under no static combination, constant flags.
+        diags.extend(compile::lint(m));
+    }
     let diagnostics = diags.into_sorted();
     let model = if diagnostics.iter().any(Diagnostic::is_error) {
         None
