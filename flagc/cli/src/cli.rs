@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate a flag directory (exit 0 valid, 1 invalid, 2 usage or I/O error)
     Check(commands::check::Args),
+    /// Evaluate a flag for a context and say which rule decided (or many, from JSONL)
+    Eval(commands::eval::Args),
     /// Create a flag directory with a starter manifest, flag file and editor schemas
     Init(commands::init::Args),
     /// Write a flagd flag-definition document that evaluates exactly as flagc does
