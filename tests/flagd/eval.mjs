@@ -27,7 +27,8 @@ const logger = {
   error: (...args) => problems.push(`error: ${args.join(' ')}`),
   warn: (...args) => problems.push(`warn: ${args.join(' ')}`),
   info: () => {},
-  debug: () => {},
+  // FLAGD_HARNESS_DEBUG=1 shows flagd-core's debug messages (why a rule errs).
+  debug: process.env.FLAGD_HARNESS_DEBUG ? (...args) => console.error('debug:', ...args) : () => {},
 };
 
 const text = readFileSync(docPath, 'utf8');

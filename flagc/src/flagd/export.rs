@@ -678,11 +678,7 @@ impl Exporter<'_> {
                 guarded(not(some(&v, member(elem(), strings(lits)))))
             }
             (AttrType::StringList, Op::Str(sop, needles)) => {
-                let test = any(needles.iter().map(|n| {
-                    // An empty needle is in every element.
-                    string_test(*sop, elem(), n)
-                        .unwrap_or_else(|| Folded::Expr(json!({ "!==": [elem(), null] })))
-                }));
+                let test = any(needles.iter().map(|n| element_test(*sop, n)));
                 some(&v, test)
             }
             (AttrType::Int | AttrType::Float | AttrType::Bool | AttrType::Semver, op) => {
@@ -791,6 +787,25 @@ fn string_test(op: StrOp, x: Json, needle: &str) -> Option<Folded> {
         // Refused by the caller.
         StrOp::Matches => return Some(Folded::Never),
     }))
+}
+
+/// A string test of the current element of `some` against one needle, with JSONLogic's own
+/// operators only: flagd-core's `starts_with`/`ends_with` look for their logger in the data
+/// they are given, which inside `some` is the element, and throw. `substr` counts UTF-16
+/// code units, as JavaScript strings do.
+fn element_test(op: StrOp, needle: &str) -> Folded {
+    let len = needle.encode_utf16().count() as i64;
+    if needle.is_empty() {
+        // Every string starts with, ends with and contains the empty string.
+        return Folded::Always;
+    }
+    Folded::Expr(match op {
+        StrOp::StartsWith => json!({ "===": [{ "substr": [elem(), 0, len] }, needle] }),
+        StrOp::EndsWith => json!({ "===": [{ "substr": [elem(), -len] }, needle] }),
+        StrOp::Contains => json!({ "in": [needle, elem()] }),
+        // Refused by the caller.
+        StrOp::Matches => return Folded::Never,
+    })
 }
 
 fn metadata(flag: &Flag, sources: &Sources) -> Json {
