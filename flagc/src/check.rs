@@ -10,14 +10,14 @@
 //! was skipped and no error at all was reported, the skip itself becomes an error, so an
 //! invalid directory can never produce a model.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
 use crate::CheckOptions;
 use crate::diag::{Code, Diagnostic, Diagnostics, Severity, did_you_mean};
 use crate::model::*;
 use crate::parse::{Key, Node, NodeKind, ParsedFile, parse_file};
-use crate::schema::{self, FileKind};
+use crate::schema::{self, FileKind, with_article};
 use crate::source::Sources;
 
 /// Rust keywords (strict, reserved and edition-2018+), which cannot be generated names.
@@ -54,6 +54,9 @@ pub fn check(sources: &Sources, options: &CheckOptions, diags: &mut Diagnostics)
         skipped: Vec::new(),
         today: options.today.unwrap_or_else(today_utc),
         options,
+        opaque: false,
+        broken: HashSet::new(),
+        rollout_by_broken: false,
     };
 
     let parsed: Vec<ParsedFile> = sources
@@ -73,10 +76,16 @@ pub fn check(sources: &Sources, options: &CheckOptions, diags: &mut Diagnostics)
         schema::validate(kind, p, cx.diags);
     }
 
+    // Flags are checked even when the manifest is broken or missing, so that one run reports
+    // every problem: names the manifest fails to declare properly are then not reported as
+    // unknown (see `Checker::unresolvable`).
     let manifest_file = parsed.iter().find(|p| p.path == crate::source::MANIFEST);
-    let manifest = match manifest_file {
+    let (manifest, manifest_ok) = match manifest_file {
         Some(m) if !m.had_errors => cx.manifest(m),
-        _ => None,
+        _ => {
+            cx.opaque = true;
+            (Manifest::default(), false)
+        }
     };
 
     let mut flags = Vec::new();
@@ -108,10 +117,7 @@ pub fn check(sources: &Sources, options: &CheckOptions, diags: &mut Diagnostics)
             }
             seen.insert(key.name.clone(), loc);
             cx.reserved_name(&p.path, key, "flag key");
-            if let Some(flag) = manifest
-                .as_ref()
-                .and_then(|m| cx.flag(m, &p.path, key, node))
-            {
+            if let Some(flag) = cx.flag(&manifest, &p.path, key, node) {
                 flags.push(flag);
             }
         }
@@ -127,8 +133,7 @@ pub fn check(sources: &Sources, options: &CheckOptions, diags: &mut Diagnostics)
             ));
         }
     }
-    let manifest = manifest?;
-    if cx.diags.error_count() > errors_before {
+    if !manifest_ok || cx.diags.error_count() > errors_before {
         return None;
     }
     flags.sort_by(|a, b| a.key.cmp(&b.key));
@@ -141,9 +146,23 @@ struct Checker<'d> {
     skipped: Vec<(String, Range<usize>, &'static str)>,
     today: Date,
     options: &'d CheckOptions,
+    /// The manifest is missing or not valid TOML: no name can be resolved, and none is
+    /// reported as unknown.
+    opaque: bool,
+    /// Attributes the manifest declares but that are invalid (their errors are reported
+    /// there); conditions on them are skipped rather than reported as unknown.
+    broken: HashSet<String>,
+    /// `[rollout] by` is set but invalid (reported there).
+    rollout_by_broken: bool,
 }
 
 impl Checker<'_> {
+    /// Whether a name that did not resolve is explained by an error in the manifest, so
+    /// reporting it as unknown would only be noise.
+    fn unresolvable(&self, name: &str) -> bool {
+        self.opaque || self.broken.contains(name)
+    }
+
     fn skip<T>(&mut self, file: &str, node: &Node, what: &'static str) -> Option<T> {
         self.skipped
             .push((file.to_owned(), node.span.clone(), what));
@@ -182,7 +201,8 @@ impl Checker<'_> {
 
     // ---- manifest ---------------------------------------------------------------------
 
-    fn manifest(&mut self, p: &ParsedFile) -> Option<Manifest> {
+    /// The manifest, as far as it is valid, and whether it is wholly valid.
+    fn manifest(&mut self, p: &ParsedFile) -> (Manifest, bool) {
         let file = p.path.as_str();
         let mut m = Manifest {
             format: 1,
@@ -195,10 +215,20 @@ impl Checker<'_> {
         if let Some(NodeKind::Int(Some(f))) = p.root.get("format").map(|n| &n.kind) {
             m.format = u32::try_from(*f).unwrap_or(0);
         }
+        // A section of the wrong type (the schema's to report) hides every name in it.
+        let sections = ["static", "context", "segments"];
+        if sections
+            .iter()
+            .any(|s| p.root.get(s).is_some_and(|n| n.as_table().is_none()))
+        {
+            self.opaque = true;
+            ok = false;
+        }
         if let Some(table) = p.root.get("static").and_then(Node::as_table) {
             for (key, node) in table {
                 ok &= self.attr_name(file, key, &mut names);
                 let Some(values) = self.enum_values(file, node, "value of static attribute") else {
+                    self.broken.insert(key.name.clone());
                     ok = false;
                     continue;
                 };
@@ -216,24 +246,17 @@ impl Checker<'_> {
             for (key, node) in table {
                 ok &= self.attr_name(file, key, &mut names);
                 let ty = match &node.kind {
-                    NodeKind::Str(s) => match AttrType::from_name(s) {
-                        Some(t) => t,
-                        None => {
-                            ok = false;
-                            continue; // the schema's enum reports it
-                        }
-                    },
-                    NodeKind::Array(_) => match self.enum_values(file, node, "enum value") {
-                        Some(v) => AttrType::Enum(v),
-                        None => {
-                            ok = false;
-                            continue;
-                        }
-                    },
-                    _ => {
-                        ok = false;
-                        continue;
-                    }
+                    // An unknown type name is the schema's to report.
+                    NodeKind::Str(s) => AttrType::from_name(s),
+                    NodeKind::Array(_) => self
+                        .enum_values(file, node, "enum value")
+                        .map(AttrType::Enum),
+                    _ => None,
+                };
+                let Some(ty) = ty else {
+                    self.broken.insert(key.name.clone());
+                    ok = false;
+                    continue;
                 };
                 m.context.push(ContextAttr {
                     name: key.name.clone(),
@@ -245,15 +268,16 @@ impl Checker<'_> {
                 });
             }
         }
-        if let Some((key, node)) = p.root.get("rollout").and_then(|r| r.entry("by")) {
-            if let Some(name) = node.as_str() {
-                match self.bucketing_attr(&m, file, name, node) {
-                    Some(i) => m.rollout_by = Some(i),
-                    None => ok = false,
+        if let Some(node) = p.root.get("rollout").and_then(|r| r.get("by")) {
+            match node
+                .as_str()
+                .and_then(|name| self.bucketing_attr(&m, file, name, node))
+            {
+                Some(i) => m.rollout_by = Some(i),
+                None => {
+                    self.rollout_by_broken = true;
+                    ok = false;
                 }
-            } else {
-                let _ = key;
-                ok = false;
             }
         }
         if let Some(b) = p
@@ -285,7 +309,7 @@ impl Checker<'_> {
             }
             ok &= self.segment_cycles(&m, file);
         }
-        ok.then_some(m)
+        (m, ok)
     }
 
     fn attr_name(
@@ -320,12 +344,17 @@ impl Checker<'_> {
 
     /// A list of enum values: strings, unique, distinct as Rust names.
     fn enum_values(&mut self, file: &str, node: &Node, what: &'static str) -> Option<Vec<String>> {
-        let items = node.as_array()?;
+        let Some(items) = node.as_array() else {
+            return self.skip(file, node, "list");
+        };
         let mut values = Vec::with_capacity(items.len());
         let mut ok = true;
         let mut idents: HashMap<String, (&str, Range<usize>)> = HashMap::new();
         for item in items {
-            let Some(s) = item.as_str() else {
+            // Not a string, or not a valid value: the schema reports it.
+            let Some(s) = item.as_str().filter(|s| is_enum_value(s)) else {
+                self.skipped
+                    .push((file.to_owned(), item.span.clone(), what));
                 ok = false;
                 continue;
             };
@@ -334,7 +363,7 @@ impl Checker<'_> {
                 let message = if *first == s {
                     format!("{what} `{s}` is listed twice")
                 } else {
-                    format!("{what}s `{first}` and `{s}` would both be `{ident}` in Rust")
+                    format!("{what} `{s}` would be `{ident}` in Rust, as `{first}` is")
                 };
                 let d = self
                     .error(Code::DuplicateName, file, item.span.clone(), message)
@@ -358,15 +387,23 @@ impl Checker<'_> {
         node: &Node,
     ) -> Option<usize> {
         let Some(i) = m.context_index(name) else {
+            if m.static_index(name).is_some() {
+                let d = self
+                    .error(Code::RolloutBy, file, node.span.clone(), format!("cannot bucket by `{name}`, a static attribute"))
+                    .with_help("static attributes are the same for every user; bucket by a context attribute such as a user id");
+                self.diags.push(d);
+                return None;
+            }
+            if self.unresolvable(name) {
+                return self.skip(file, node, "bucketing attribute");
+            }
             let mut d = self.error(
                 Code::UnknownAttribute,
                 file,
                 node.span.clone(),
                 format!("unknown bucketing attribute `{name}`"),
             );
-            if m.static_index(name).is_some() {
-                d = d.with_help("static attributes are the same for every user; bucket by a context attribute such as a user id");
-            } else if let Some(h) = did_you_mean(name, m.context.iter().map(|a| a.name.as_str())) {
+            if let Some(h) = did_you_mean(name, m.context.iter().map(|a| a.name.as_str())) {
                 d = d.with_help(h);
             }
             self.diags.push(d);
@@ -375,7 +412,7 @@ impl Checker<'_> {
         let ty = &m.context[i].ty;
         if !matches!(ty, AttrType::String | AttrType::Int | AttrType::Enum(_)) {
             let d = self
-                .error(Code::RolloutBy, file, node.span.clone(), format!("cannot bucket by `{name}`, a {} attribute", ty.name()))
+                .error(Code::RolloutBy, file, node.span.clone(), format!("cannot bucket by `{name}`, {} attribute", with_article(ty.name())))
                 .with_help("bucket by a `string`, `int` or enum context attribute (usually a user or account id)");
             self.diags.push(d);
             return None;
@@ -473,6 +510,11 @@ impl Checker<'_> {
                 AttrRef::Static(i)
             } else if let Some(i) = m.context_index(&key.name) {
                 AttrRef::Context(i)
+            } else if self.unresolvable(&key.name) {
+                ok = false;
+                self.skipped
+                    .push((file.to_owned(), key.span.clone(), "attribute"));
+                continue;
             } else {
                 let all = m
                     .statics
@@ -517,6 +559,11 @@ impl Checker<'_> {
             };
             match m.segment_index(name) {
                 Some(i) => out.push(i),
+                None if self.opaque => {
+                    self.skipped
+                        .push((file.to_owned(), n.span.clone(), "segment"));
+                    ok = false;
+                }
                 None => {
                     let mut d = self.error(
                         Code::UnknownSegment,
@@ -589,17 +636,16 @@ impl Checker<'_> {
             _ => return self.skip(file, v, "operator"), // the schema reports unknown operators
         };
         if !ty.is_ordered() {
-            let what = match ty {
-                AttrType::StringList => "a list".to_owned(),
-                AttrType::Enum(_) => "an enum".to_owned(),
-                t => format!("a {}", t.name()),
-            };
             let d = self
                 .error(
                     Code::OperatorType,
                     file,
                     op.span.clone(),
-                    format!("`{}` is an ordered comparison, but `{name}` is {what}", op.name),
+                    format!(
+                        "`{}` is an ordered comparison, but `{name}` is {} attribute",
+                        op.name,
+                        attr_type_phrase(ty)
+                    ),
                 )
                 .with_help("ordered comparisons apply to `int`, `float`, `semver` and `datetime` attributes; use `in`, `not_in` or a string test");
             self.diags.push(d);
@@ -623,9 +669,13 @@ impl Checker<'_> {
                     Code::OperatorType,
                     file,
                     op.span.clone(),
-                    format!("`{}` is a string test, but `{name}` is a {} attribute", op.name, ty.name()),
+                    format!("`{}` is a string test, but `{name}` is {} attribute", op.name, attr_type_phrase(ty)),
                 )
-                .with_help("string tests apply to `string` and `string[]` attributes; use `in` or `not_in` for enums");
+                .with_help(if matches!(ty, AttrType::Enum(_)) {
+                    "string tests apply to `string` and `string[]` attributes; for an enum, list the values with `in`"
+                } else {
+                    "string tests apply to `string` and `string[]` attributes"
+                });
             self.diags.push(d);
             return None;
         }
@@ -684,68 +734,24 @@ impl Checker<'_> {
 
     /// A literal compared with attribute `name` of type `ty`.
     fn lit(&mut self, file: &str, name: &str, ty: &AttrType, n: &Node) -> Option<Lit> {
-        let mismatch = |cx: &mut Self, expected: &str| {
-            let d = cx.error(
-                Code::TypeMismatch,
-                file,
-                n.span.clone(),
-                format!(
-                    "`{name}` is {expected} attribute, but this is a {}",
-                    n.type_name()
-                ),
-            );
-            cx.diags.push(d);
-            None
-        };
-        match (ty, &n.kind) {
-            (AttrType::String | AttrType::StringList, NodeKind::Str(s)) => {
-                Some(Lit::Str(s.clone()))
-            }
-            (AttrType::String | AttrType::StringList, _) => mismatch(self, "a string"),
-            (AttrType::Int, NodeKind::Int(Some(i))) => Some(Lit::Int(*i)),
-            (AttrType::Int, NodeKind::Int(None)) => {
-                let d = self.error(
-                    Code::TypeMismatch,
-                    file,
-                    n.span.clone(),
-                    "integer does not fit in 64 bits",
-                );
-                self.diags.push(d);
-                None
-            }
-            (AttrType::Int, _) => mismatch(self, "an `int`"),
-            (AttrType::Float, NodeKind::Int(Some(i))) => Some(Lit::Float(*i as f64)),
-            (AttrType::Float, NodeKind::Float(f, _)) if f.is_finite() => Some(Lit::Float(*f)),
-            (AttrType::Float, _) => mismatch(self, "a `float`"),
-            (AttrType::Bool, NodeKind::Bool(b)) => Some(Lit::Bool(*b)),
-            (AttrType::Bool, _) => mismatch(self, "a `bool`"),
+        let lit = match (ty, &n.kind) {
+            (AttrType::String | AttrType::StringList, NodeKind::Str(s)) => Lit::Str(s.clone()),
+            (AttrType::Int, NodeKind::Int(Some(i))) => Lit::Int(*i),
+            (AttrType::Float, NodeKind::Int(Some(i))) => Lit::Float(*i as f64),
+            (AttrType::Float, NodeKind::Float(f, _)) if f.is_finite() => Lit::Float(*f),
+            (AttrType::Bool, NodeKind::Bool(b)) => Lit::Bool(*b),
             (AttrType::Semver, NodeKind::Str(s)) => match semver::Version::parse(s) {
-                Ok(v) => Some(Lit::Semver(v)),
+                Ok(v) => Lit::Semver(v),
                 Err(e) => {
                     let d = self
                         .error(Code::InvalidSemver, file, n.span.clone(), format!("invalid semver {s:?}: {e}"))
                         .with_help("semantic versions have three numbers, e.g. \"3.2.0\" or \"3.2.0-rc.1\"");
                     self.diags.push(d);
-                    None
+                    return None;
                 }
             },
-            (AttrType::Semver, _) => {
-                let d = self
-                    .error(
-                        Code::TypeMismatch,
-                        file,
-                        n.span.clone(),
-                        format!(
-                            "`{name}` is a `semver` attribute, but this is a {}",
-                            n.type_name()
-                        ),
-                    )
-                    .with_help("write versions as strings, e.g. \"3.2.0\"");
-                self.diags.push(d);
-                None
-            }
             (AttrType::Datetime, NodeKind::Datetime(dt)) => match datetime(dt) {
-                Some(ts) => Some(Lit::Datetime(ts)),
+                Some(ts) => Lit::Datetime(ts),
                 None => {
                     let d = self
                         .error(
@@ -756,20 +762,40 @@ impl Checker<'_> {
                         )
                         .with_help("instants need an offset: write e.g. `2026-06-01T00:00:00Z`");
                     self.diags.push(d);
-                    None
+                    return None;
                 }
             },
             (AttrType::Datetime, NodeKind::Str(s)) => {
-                let d = self
-                    .error(Code::InvalidDatetime, file, n.span.clone(), format!("datetime written as a string: {s:?}"))
-                    .with_help("write a bare TOML offset date-time without quotes, e.g. `2026-06-01T00:00:00Z`");
+                let quoted = s
+                    .parse::<toml::value::Datetime>()
+                    .ok()
+                    .and_then(|dt| datetime(&dt));
+                let d = match quoted {
+                    Some(_) => self
+                        .error(
+                            Code::InvalidDatetime,
+                            file,
+                            n.span.clone(),
+                            format!("datetime written as a string: {s:?}"),
+                        )
+                        .with_help(format!("write it bare, without quotes: `{s}`")),
+                    None => self
+                        .error(
+                            Code::InvalidDatetime,
+                            file,
+                            n.span.clone(),
+                            format!("invalid datetime {s:?}"),
+                        )
+                        .with_help(
+                            "write a bare TOML offset date-time, e.g. `2026-06-01T00:00:00Z`",
+                        ),
+                };
                 self.diags.push(d);
-                None
+                return None;
             }
-            (AttrType::Datetime, _) => mismatch(self, "a `datetime`"),
             (AttrType::Enum(values), NodeKind::Str(s)) => {
                 match values.iter().position(|v| v == s) {
-                    Some(i) => Some(Lit::Enum(i as u32)),
+                    Some(i) => Lit::Enum(i as u32),
                     None => {
                         let mut d = self.error(
                             Code::UnknownVariant,
@@ -781,12 +807,43 @@ impl Checker<'_> {
                             d = d.with_help(h);
                         }
                         self.diags.push(d);
-                        None
+                        return None;
                     }
                 }
             }
-            (AttrType::Enum(_), _) => mismatch(self, "an enum"),
-        }
+            (_, NodeKind::Int(None) | NodeKind::Float(..)) if !is_finite_number(n) => {
+                self.not_a_number(file, n);
+                return None;
+            }
+            _ => {
+                let expected = attr_type_phrase(ty);
+                let mut d = self.error(
+                    Code::TypeMismatch,
+                    file,
+                    n.span.clone(),
+                    format!(
+                        "`{name}` is {expected} attribute, but this is {}",
+                        with_article(n.type_name())
+                    ),
+                );
+                if let Some(h) = literal_help(ty, n) {
+                    d = d.with_help(h);
+                }
+                self.diags.push(d);
+                return None;
+            }
+        };
+        Some(lit)
+    }
+
+    /// Reports an integer beyond 64 bits, NaN or an infinity where a number is expected.
+    fn not_a_number(&mut self, file: &str, n: &Node) {
+        let message = match &n.kind {
+            NodeKind::Float(_, text) => format!("`{text}` is not a finite number"),
+            _ => "integer does not fit in 64 bits".to_owned(),
+        };
+        let d = self.error(Code::InvalidValue, file, n.span.clone(), message);
+        self.diags.push(d);
     }
 
     // ---- flags ------------------------------------------------------------------------
@@ -813,7 +870,8 @@ impl Checker<'_> {
                         day: d.day as i8,
                     })
                 }
-                NodeKind::Str(s) => {
+                // A string that is not a date at all fails the schema's `format: date`.
+                NodeKind::Str(s) if is_date(s) => {
                     let d = self
                         .error(
                             Code::DateAsString,
@@ -918,8 +976,8 @@ impl Checker<'_> {
     fn flag_type(&mut self, file: &str, key: &Key, node: &Node) -> Option<FlagType> {
         let explicit = node.entry("type");
         if let Some(vnode) = node.get("variants") {
-            let variants = self.enum_values(file, vnode, "variant")?;
-            let mut ok = true;
+            let variants = self.enum_values(file, vnode, "variant");
+            let mut ok = variants.is_some();
             if let Some(by) = vnode
                 .as_array()
                 .and_then(|a| a.iter().find(|n| n.as_str() == Some("by")))
@@ -942,23 +1000,37 @@ impl Checker<'_> {
                 self.diags.push(d);
                 ok = false;
             }
-            return ok.then_some(FlagType::Enum(variants));
+            return variants.filter(|_| ok).map(FlagType::Enum);
         }
         if let Some((_, t)) = explicit {
-            return match t.as_str()? {
-                "bool" => Some(FlagType::Bool),
-                "int" => Some(FlagType::Int),
-                "float" => Some(FlagType::Float),
-                "string" => Some(FlagType::String),
-                _ => None, // the schema's enum reports it
+            return match t.as_str() {
+                Some("bool") => Some(FlagType::Bool),
+                Some("int") => Some(FlagType::Int),
+                Some("float") => Some(FlagType::Float),
+                Some("string") => Some(FlagType::String),
+                _ => self.skip(file, t, "type"), // the schema's enum reports it
             };
         }
-        match &node.get("default")?.kind {
+        let default = node.get("default")?;
+        match &default.kind {
             NodeKind::Bool(_) => Some(FlagType::Bool),
             NodeKind::Int(_) => Some(FlagType::Int),
             NodeKind::Float(..) => Some(FlagType::Float),
             NodeKind::Str(_) => Some(FlagType::String),
-            _ => None, // the schema reports it
+            // Datetimes reach the schema as strings, so they are reported here.
+            NodeKind::Datetime(_) => {
+                let d = self
+                    .error(
+                        Code::TypeMismatch,
+                        file,
+                        default.span.clone(),
+                        format!("the default of flag `{}` is a datetime", key.name),
+                    )
+                    .with_help("flags are bool, int, float, string or enum (`variants`); quote it to make a string flag");
+                self.diags.push(d);
+                None
+            }
+            NodeKind::Table(_) | NodeKind::Array(_) => self.skip(file, default, "default"),
         }
     }
 
@@ -991,8 +1063,15 @@ impl Checker<'_> {
                     }
                 }
             }
-            (_, NodeKind::Table(_) | NodeKind::Array(_) | NodeKind::Datetime(_)) => {
+            // Tables and arrays are the schema's to report; datetimes pass it as strings.
+            (_, NodeKind::Table(_) | NodeKind::Array(_)) => {
                 return self.skip(file, n, "value");
+            }
+            (FlagType::Int | FlagType::Float, NodeKind::Int(None) | NodeKind::Float(..))
+                if !is_finite_number(n) =>
+            {
+                self.not_a_number(file, n);
+                return None;
             }
             (ty, _) => {
                 let mut d = self.error(
@@ -1000,10 +1079,10 @@ impl Checker<'_> {
                     file,
                     n.span.clone(),
                     format!(
-                        "flag `{}` is {}, but this value is a {}",
+                        "flag `{}` is {}, but this value is {}",
                         key.name,
                         flag_type_phrase(ty),
-                        n.type_name()
+                        with_article(n.type_name())
                     ),
                 );
                 if matches!((ty, &n.kind), (FlagType::Int, NodeKind::Float(..))) {
@@ -1086,6 +1165,11 @@ impl Checker<'_> {
                 self.diags.push(d);
                 None
             }
+            (None, None) if has_unknown_field(node, RULE_FIELDS) => {
+                // Most likely a misspelled `value` or `rollout`: the schema reports the
+                // unknown field, with a suggestion.
+                self.skip(file, node, "rule")
+            }
             (None, None) => {
                 let d = self
                     .error(
@@ -1143,6 +1227,10 @@ impl Checker<'_> {
         };
         let mut weights = vec![0u32; bucket_keys.len()];
         let mut by = None;
+        // Whether the table names a `by` (valid or not), and whether the weights are valid:
+        // a bad `by` does not make the sum meaningless, nor bad weights a missing `by`.
+        let mut by_named = false;
+        let mut by_ok = true;
         let mut ok = true;
         match &r.kind {
             NodeKind::Int(_) | NodeKind::Float(..) => {
@@ -1161,18 +1249,22 @@ impl Checker<'_> {
                     self.diags.push(d);
                     return None;
                 }
-                let w = self.percentage(file, r)?;
-                weights = vec![w, WEIGHT_TOTAL.saturating_sub(w)];
+                match self.percentage(file, r) {
+                    Some(w) => weights = vec![w, WEIGHT_TOTAL.saturating_sub(w)],
+                    None => ok = false,
+                }
             }
             NodeKind::Table(entries) => {
                 for (k, v) in entries {
                     if k.name == "by" {
+                        by_named = true;
                         let Some(name) = v.as_str() else {
-                            return self.skip(file, v, "`by`");
+                            by_ok = self.skip(file, v, "`by`").unwrap_or(false);
+                            continue;
                         };
                         match self.bucketing_attr(m, file, name, v) {
                             Some(i) => by = Some(i),
-                            None => ok = false,
+                            None => by_ok = false,
                         }
                         continue;
                     }
@@ -1224,28 +1316,32 @@ impl Checker<'_> {
         }
         let by = match by.or(m.rollout_by) {
             Some(b) => b,
-            None if ok => {
+            None if by_named => return None,
+            None if self.opaque || self.rollout_by_broken => {
+                return self.skip(file, r, "rollout");
+            }
+            None => {
                 let d = self
                     .error(Code::RolloutNoBy, file, rk.span.clone(), format!("rollout of flag `{}` has no bucketing attribute", key.name))
                     .with_help("set `[rollout] by = \"user_id\"` in flagc.toml, or write `rollout = { by = \"attr\", … }`");
                 self.diags.push(d);
                 return None;
             }
-            None => return None,
         };
-        ok.then_some(Rollout { by, weights })
+        (ok && by_ok).then_some(Rollout { by, weights })
     }
 
     /// A percentage literal in units of 0.001 %, converted exactly from its decimal text.
     fn percentage(&mut self, file: &str, n: &Node) -> Option<u32> {
+        // Out of range (negative, over 100, NaN, infinite) is the schema's to report.
         let exact = match &n.kind {
-            NodeKind::Int(Some(i)) => u32::try_from(*i).ok().and_then(|i| i.checked_mul(1000)),
-            NodeKind::Float(_, text) => decimal_thousandths(text),
+            NodeKind::Int(Some(i @ 0..=100)) => u32::try_from(*i * 1000).ok(),
+            NodeKind::Float(f, text) if (0.0..=100.0).contains(f) => decimal_thousandths(text),
             _ => return self.skip(file, n, "percentage"),
         };
         match exact {
             Some(w) if w <= WEIGHT_TOTAL => Some(w),
-            Some(_) => None, // out of range: the schema reports it
+            Some(_) => self.skip(file, n, "percentage"),
             None => {
                 let d = self
                     .error(
@@ -1289,6 +1385,73 @@ impl Checker<'_> {
     }
 }
 
+/// "an `int`", "a `string[]`", "an enum": for "`x` is … attribute".
+fn attr_type_phrase(ty: &AttrType) -> String {
+    match ty {
+        AttrType::Enum(_) => "an enum".to_owned(),
+        AttrType::Int => "an `int`".to_owned(),
+        t => format!("a `{}`", t.name()),
+    }
+}
+
+/// Whether a node is an `i64` or a finite float (TOML allows bigger integers, `nan`, `inf`).
+fn is_finite_number(n: &Node) -> bool {
+    match &n.kind {
+        NodeKind::Int(i) => i.is_some(),
+        NodeKind::Float(f, _) => f.is_finite(),
+        _ => false,
+    }
+}
+
+/// How to fix a literal of the wrong type, when the fix is clear.
+fn literal_help(ty: &AttrType, n: &Node) -> Option<String> {
+    match (ty, &n.kind) {
+        (AttrType::Int, NodeKind::Str(s)) if s.trim().parse::<i64>().is_ok() => {
+            Some(format!("remove the quotes: `{}`", s.trim()))
+        }
+        (AttrType::Float, NodeKind::Str(s))
+            if s.trim().parse::<f64>().is_ok_and(f64::is_finite) =>
+        {
+            Some(format!("remove the quotes: `{}`", s.trim()))
+        }
+        (AttrType::Bool, NodeKind::Str(s)) if matches!(s.as_str(), "true" | "false") => {
+            Some(format!("remove the quotes: `{s}`"))
+        }
+        (AttrType::String | AttrType::StringList | AttrType::Enum(_), NodeKind::Int(Some(i))) => {
+            Some(format!("write it as a string: `\"{i}\"`"))
+        }
+        (AttrType::String | AttrType::StringList | AttrType::Enum(_), NodeKind::Bool(b)) => {
+            Some(format!("write it as a string: `\"{b}\"`"))
+        }
+        (AttrType::Semver, _) => Some("write versions as strings, e.g. \"3.2.0\"".to_owned()),
+        (AttrType::Datetime, _) => {
+            Some("write a bare TOML offset date-time, e.g. `2026-06-01T00:00:00Z`".to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// Whether a string matches the schemas' `enumValue` pattern `^[A-Za-z0-9][A-Za-z0-9_.-]*$`.
+fn is_enum_value(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// Whether a string is a plain date such as `2027-03-01`.
+fn is_date(s: &str) -> bool {
+    s.parse::<toml::value::Datetime>()
+        .is_ok_and(|dt| dt.date.is_some() && dt.time.is_none() && dt.offset.is_none())
+}
+
+/// The fields of a rule.
+const RULE_FIELDS: &[&str] = &["id", "when", "value", "rollout"];
+
+fn has_unknown_field(node: &Node, known: &[&str]) -> bool {
+    node.as_table()
+        .is_some_and(|t| t.iter().any(|(k, _)| !known.contains(&k.name.as_str())))
+}
+
 fn flag_type_phrase(ty: &FlagType) -> &'static str {
     match ty {
         FlagType::Bool => "a bool flag",
@@ -1314,13 +1477,14 @@ pub fn decimal_thousandths(text: &str) -> Option<u32> {
     }
     let digits = format!("{int}{frac}");
     let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return Some(0); // whatever the exponent: `0e999999999` must not loop
+    }
     // value = digits × 10^(exp − frac.len()); we want value × 1000.
-    let scale = exp - frac.len() as i32 + 3;
-    let mut n: u128 = if digits.is_empty() {
-        0
-    } else {
-        digits.parse().ok()?
-    };
+    let scale = i32::try_from(frac.len())
+        .ok()
+        .and_then(|len| exp.checked_sub(len)?.checked_add(3))?;
+    let mut n: u128 = digits.parse().ok()?;
     if scale >= 0 {
         for _ in 0..scale {
             n = n.checked_mul(10)?;

@@ -172,13 +172,29 @@ pub struct ParsedFile {
 pub fn parse_file(path: &str, text: &str, diags: &mut Diagnostics) -> ParsedFile {
     let (table, errors) = DeTable::parse_recoverable(text);
     let had_errors = !errors.is_empty();
-    for e in errors {
-        let span = e.span().unwrap_or(0..0);
+    let mut errors: Vec<_> = errors
+        .into_iter()
+        .map(|e| (clamp(e.span().unwrap_or(0..0), text), e))
+        .collect();
+    errors.sort_by_key(|(span, _)| (span.start, span.end));
+    // The parser's recovery often reports one mistake several times on its line (`a = = 1`
+    // is an extra `=` and then an unexpected value): keep the first error of each line.
+    let (mut line, mut scanned, mut last_line) = (0, 0, None);
+    for (span, e) in errors {
+        line += text.as_bytes()[scanned..span.start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        scanned = span.start;
+        if last_line == Some(line) {
+            continue;
+        }
+        last_line = Some(line);
         let message = e.message().trim().trim_end_matches('.').to_owned();
         let mut d = Diagnostic::error(
             Code::TomlSyntax,
             path,
-            clamp(span, text.len()),
+            span,
             format!("invalid TOML: {message}"),
         );
         if message.contains("duplicate key") {
@@ -199,9 +215,17 @@ pub fn parse_file(path: &str, text: &str, diags: &mut Diagnostics) -> ParsedFile
     }
 }
 
-fn clamp(span: Span, len: usize) -> Span {
-    let start = span.start.min(len);
-    start..span.end.clamp(start, len)
+/// The span inside the text and on character boundaries, whatever the parser reported.
+fn clamp(span: Span, text: &str) -> Span {
+    let floor = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let start = floor(span.start);
+    start..floor(span.end).max(start)
 }
 
 fn convert_table(t: &DeTable<'_>) -> Vec<(Key, Node)> {

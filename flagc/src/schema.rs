@@ -16,8 +16,8 @@ use jsonschema::Validator;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 
-use crate::diag::{Code, Diagnostic, Diagnostics, did_you_mean};
-use crate::parse::{Node, ParsedFile};
+use crate::diag::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
+use crate::parse::{Node, NodeKind, ParsedFile};
 
 /// The flag-file schema, as committed in `schema/flags.schema.json`.
 pub const FLAGS_SCHEMA: &str = include_str!("../../schema/flags.schema.json");
@@ -63,6 +63,10 @@ fn compiled(kind: FileKind) -> &'static Compiled {
 pub fn validate(kind: FileKind, file: &ParsedFile, diags: &mut Diagnostics) {
     let schema = compiled(kind);
     let instance = file.root.to_json();
+    if schema.validator.is_valid(&instance) {
+        return; // the common case, and much cheaper than collecting errors
+    }
+    let mut found = Vec::new();
     for error in schema.validator.iter_errors(&instance) {
         let path: Vec<String> = error
             .instance_path()
@@ -80,8 +84,47 @@ pub fn validate(kind: FileKind, file: &ParsedFile, diags: &mut Diagnostics) {
             key_span: key.map(|k| k.span.clone()),
             annotations: keyword_parent,
         };
-        if let Some(d) = map_error(&ctx, error.kind(), &instance_at(&instance, &path)) {
-            diags.push(d);
+        found.extend(map_error(
+            &ctx,
+            error.kind(),
+            &instance_at(&instance, &path),
+        ));
+    }
+    // A misspelled required field is one mistake, not two: `descripton` is reported as an
+    // unknown field that suggests `description`, and the missing `description` is not.
+    let suggested: Vec<(&[String], &str)> = found
+        .iter()
+        .filter_map(|f| Some((f.table.as_slice(), f.suggests.as_deref()?)))
+        .collect();
+    for f in &found {
+        let misspelled = f
+            .missing
+            .as_deref()
+            .is_some_and(|m| suggested.contains(&(f.table.as_slice(), m)));
+        if !misspelled {
+            diags.push(f.diagnostic.clone());
+        }
+    }
+}
+
+/// A schema error mapped to a diagnostic, with what is needed to merge related errors.
+struct Found {
+    diagnostic: Diagnostic,
+    /// The JSON path of the table the error is about (for unknown and missing fields).
+    table: Vec<String>,
+    /// The required field this error reports missing.
+    missing: Option<String>,
+    /// The allowed field an unknown field is probably a misspelling of.
+    suggests: Option<String>,
+}
+
+impl Found {
+    fn plain(diagnostic: Diagnostic) -> Self {
+        Found {
+            diagnostic,
+            table: Vec::new(),
+            missing: None,
+            suggests: None,
         }
     }
 }
@@ -131,41 +174,46 @@ impl Context<'_> {
     }
 }
 
-fn map_error(
-    ctx: &Context<'_>,
-    kind: &ValidationErrorKind,
-    instance: &Value,
-) -> Option<Diagnostic> {
-    Some(match kind {
+fn map_error(ctx: &Context<'_>, kind: &ValidationErrorKind, instance: &Value) -> Vec<Found> {
+    match kind {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            // One diagnostic per unexpected key would be better, but `iter_errors` yields one
-            // error per object; report the first here and the others as their own errors.
-            let table = ctx.node.as_table()?;
+            // `iter_errors` yields one error per object: report every unexpected key of it.
+            let Some(table) = ctx.node.as_table() else {
+                return Vec::new();
+            };
             let allowed: Vec<&str> = ctx
                 .annotations
                 .and_then(|a| a.get("properties"))
                 .and_then(Value::as_object)
                 .map(|o| o.keys().map(String::as_str).collect())
                 .unwrap_or_default();
-            let mut first = None;
+            let mut out = Vec::new();
             for name in unexpected {
-                let Some((k, _)) = table.iter().find(|(k, _)| &k.name == name) else { continue };
+                let Some((k, _)) = table.iter().find(|(k, _)| &k.name == name) else {
+                    continue;
+                };
                 let default = if ctx.path.is_empty() {
                     format!("unknown field `{name}`")
                 } else {
                     format!("unknown field `{name}` in {}", ctx.place())
                 };
-                let mut d = Diagnostic::error(ctx.code(Code::UnknownField), ctx.file, k.span.clone(), ctx.message(name, default));
+                let mut d = Diagnostic::error(
+                    ctx.code(Code::UnknownField),
+                    ctx.file,
+                    k.span.clone(),
+                    ctx.message(name, default),
+                );
                 if let Some(h) = did_you_mean(name, allowed.iter().copied()) {
                     d = d.with_help(h);
                 }
-                if first.is_none() {
-                    first = Some(d);
-                }
-                // Further unexpected keys of the same table are rare; they are reported once
-                // the first is fixed, like rustc does for cascading errors.
+                out.push(Found {
+                    diagnostic: d,
+                    table: ctx.path.to_vec(),
+                    missing: None,
+                    suggests: suggest(name, allowed.iter().copied()).map(str::to_owned),
+                });
             }
-            first?
+            out
         }
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();
@@ -176,37 +224,41 @@ fn map_error(
                 ctx.message(name, format!("{} is missing `{name}`", ctx.place())),
             );
             let help = match name {
-                "description" => Some("add `description = \"…\"`: it becomes the accessor's documentation"),
-                "owner" => Some("add `owner = \"team-name\"`: the team or person who owns the flag"),
-                "default" => Some("add `default = …`: the value when no rule decides, whose type gives the flag's type"),
+                "description" => {
+                    Some("add `description = \"…\"`: it becomes the accessor's documentation")
+                }
+                "owner" => {
+                    Some("add `owner = \"team-name\"`: the team or person who owns the flag")
+                }
+                "default" => Some(
+                    "add `default = …`: the value when no rule decides, whose type gives the flag's type",
+                ),
                 _ => None,
             };
-            match (ctx.note("x-flagc-help"), help) {
+            let d = match (ctx.note("x-flagc-help"), help) {
                 (Some(_), _) => ctx.with_help(d),
                 (None, Some(h)) => d.with_help(h),
                 (None, None) => d,
-            }
-        }
-        ValidationErrorKind::Type { kind } => {
-            let expected = match kind {
-                TypeKind::Single(t) => type_name(&t.to_string()).to_owned(),
-                TypeKind::Multiple(ts) => {
-                    let names: Vec<&str> = ts.iter().map(|t| type_name(&t.to_string())).collect();
-                    join_or(&names)
-                }
             };
-            let what = ctx.path.last().map_or_else(|| "the file".to_owned(), |_| ctx.place());
-            let found = ctx.node.type_name();
-            ctx.with_help(Diagnostic::error(
-                ctx.code(Code::WrongType),
-                ctx.file,
-                ctx.node.span.clone(),
-                ctx.message(found, format!("{what} must be {expected}, found {found}")),
-            ))
+            vec![Found {
+                diagnostic: d,
+                table: ctx.path.to_vec(),
+                missing: Some(name.to_owned()),
+                suggests: None,
+            }]
         }
+        ValidationErrorKind::Type { kind } => vec![Found::plain(wrong_type(ctx, kind))],
         ValidationErrorKind::PropertyNames { error } => {
-            let name = error.instance().as_str()?.to_owned();
-            let (k, _) = ctx.node.as_table()?.iter().find(|(k, _)| k.name == name)?;
+            let Some(name) = error.instance().as_str() else {
+                return Vec::new();
+            };
+            let Some((k, _)) = ctx
+                .node
+                .as_table()
+                .and_then(|t| t.iter().find(|(k, _)| k.name == name))
+            else {
+                return Vec::new();
+            };
             let inner = ctx.annotations;
             let code = inner
                 .and_then(|a| a.get("x-flagc-code")?.as_str())
@@ -214,61 +266,168 @@ fn map_error(
                 .unwrap_or(Code::InvalidName);
             let message = inner
                 .and_then(|a| a.get("x-flagc-message")?.as_str())
-                .map_or_else(|| format!("invalid name `{name}`"), |m| m.replace("{value}", &name));
+                .map_or_else(
+                    || format!("invalid name `{name}`"),
+                    |m| m.replace("{value}", name),
+                );
             let mut d = Diagnostic::error(code, ctx.file, k.span.clone(), message);
             if let Some(h) = inner.and_then(|a| a.get("x-flagc-help")?.as_str()) {
                 d = d.with_help(h);
             }
-            if let Some(snake) = to_snake_case(&name).filter(|s| *s != name) {
+            if let Some(snake) = to_snake_case(name).filter(|s| s != name) {
                 let help = match d.help.take() {
                     Some(h) => format!("{h}; perhaps `{snake}`"),
                     None => format!("perhaps `{snake}`"),
                 };
                 d = d.with_help(help);
             }
-            d
+            vec![Found::plain(d)]
         }
         ValidationErrorKind::Enum { options } => {
             let value = raw_value(instance);
-            let choices: Vec<String> = options.as_array().map(|a| a.iter().map(display_value).collect()).unwrap_or_default();
+            let choices: Vec<String> = options
+                .as_array()
+                .map(|a| a.iter().map(display_value).collect())
+                .unwrap_or_default();
             let mut d = Diagnostic::error(
                 ctx.code(Code::InvalidValue),
                 ctx.file,
                 ctx.node.span.clone(),
-                ctx.message(&value, format!("invalid value {} for {}", display_value(instance), ctx.place())),
+                ctx.message(
+                    &value,
+                    format!(
+                        "invalid value {} for {}",
+                        display_value(instance),
+                        ctx.place()
+                    ),
+                ),
             );
             d = match ctx.note("x-flagc-help") {
                 Some(_) => ctx.with_help(d),
                 None => d.with_help(format!("expected one of: {}", choices.join(", "))),
             };
             if let Some(s) = instance.as_str() {
-                let names: Vec<&str> = options.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-                if let Some(h) = did_you_mean(s, names.iter().copied()).filter(|h| h.starts_with("did")) {
+                let names: Vec<&str> = options
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                if let Some(h) =
+                    did_you_mean(s, names.iter().copied()).filter(|h| h.starts_with("did"))
+                {
                     d.help = Some(h);
                 }
             }
-            d
+            vec![Found::plain(d)]
         }
-        ValidationErrorKind::Format { format } if format == "date" => Diagnostic::error(
-            Code::TypeMismatch,
-            ctx.file,
-            ctx.node.span.clone(),
-            format!("{} must be a date, found {}", ctx.place(), display_value(instance)),
-        )
-        .with_help("write a bare TOML date such as `expires = 2027-03-01`"),
-        ValidationErrorKind::MinProperties { .. } if ctx.node.as_table().is_some_and(<[_]>::is_empty) => Diagnostic::error(
+        ValidationErrorKind::Format { format } if format == "date" => {
+            vec![Found::plain(
+                Diagnostic::error(
+                    Code::TypeMismatch,
+                    ctx.file,
+                    ctx.node.span.clone(),
+                    format!(
+                        "{} must be a date, found {}",
+                        ctx.place(),
+                        display_value(instance)
+                    ),
+                )
+                .with_help("write a bare TOML date such as `expires = 2027-03-01`"),
+            )]
+        }
+        ValidationErrorKind::MinProperties { .. }
+            if ctx.node.as_table().is_some_and(<[_]>::is_empty) =>
+        {
+            vec![Found::plain(
+                Diagnostic::error(
+                    ctx.code(Code::InvalidValue),
+                    ctx.file,
+                    ctx.node.span.clone(),
+                    format!("empty operator table in {}", ctx.place()),
+                )
+                .with_help(
+                    "write at least one operator, e.g. `{ in = [\"a\", \"b\"] }`, or remove the condition",
+                ),
+            )]
+        }
+        other => {
+            let default = format!(
+                "{} {}",
+                ctx.place(),
+                describe_kind(other, &display_value(instance))
+            );
+            let message = ctx.message(&raw_value(instance), default);
+            vec![Found::plain(ctx.with_help(Diagnostic::error(
+                ctx.code(Code::InvalidValue),
+                ctx.file,
+                ctx.node.span.clone(),
+                message,
+            )))]
+        }
+    }
+}
+
+/// A value of the wrong TOML type. The schema node's `x-flagc-*` annotations describe its
+/// value constraints (a pattern, a range), not its type, so they are not used here, except
+/// for NaN and infinities: they have no JSON form and reach the schema as strings, but they
+/// are numbers of the right type and the wrong value.
+fn wrong_type(ctx: &Context<'_>, kind: &TypeKind) -> Diagnostic {
+    let types: Vec<String> = match kind {
+        TypeKind::Single(t) => vec![t.to_string()],
+        TypeKind::Multiple(ts) => ts.iter().map(|t| t.to_string()).collect(),
+    };
+    let what = if ctx.path.is_empty() {
+        "the file".to_owned()
+    } else {
+        ctx.place()
+    };
+    if let NodeKind::Float(f, text) = &ctx.node.kind
+        && !f.is_finite()
+        && types.iter().any(|t| t == "number")
+    {
+        let d = Diagnostic::error(
             ctx.code(Code::InvalidValue),
             ctx.file,
             ctx.node.span.clone(),
-            format!("empty operator table in {}", ctx.place()),
-        )
-        .with_help("write at least one operator, e.g. `{ in = [\"a\", \"b\"] }`, or remove the condition"),
-        other => {
-            let default = format!("{} {}", ctx.place(), describe_kind(other, &display_value(instance)));
-            let message = ctx.message(&raw_value(instance), default);
-            ctx.with_help(Diagnostic::error(ctx.code(Code::InvalidValue), ctx.file, ctx.node.span.clone(), message))
-        }
-    })
+            ctx.message(
+                text,
+                format!("{what} must be a finite number, found {text}"),
+            ),
+        );
+        return ctx.with_help(d);
+    }
+    let is_date = ctx
+        .annotations
+        .and_then(|a| a.get("format"))
+        .and_then(Value::as_str)
+        == Some("date");
+    let expected = if is_date {
+        "a date".to_owned()
+    } else {
+        let names: Vec<&str> = types.iter().map(|t| type_name(t)).collect();
+        join_or(&names)
+    };
+    let found = ctx.node.type_name();
+    let d = Diagnostic::error(
+        Code::WrongType,
+        ctx.file,
+        ctx.node.span.clone(),
+        format!("{what} must be {expected}, found {}", with_article(found)),
+    );
+    if is_date {
+        d.with_help("write a bare TOML date such as `expires = 2027-03-01`")
+    } else {
+        d
+    }
+}
+
+/// `an integer`, `a string`…
+pub(crate) fn with_article(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {noun}")
 }
 
 fn describe_kind(kind: &ValidationErrorKind, value: &str) -> String {
@@ -465,22 +624,43 @@ mod tests {
     fn misspelled_field_points_at_the_key_with_a_suggestion() {
         let text = "[f]\ndescripton = \"x\"\nowner = \"o\"\ndefault = true\npermanent = true\n";
         let d = errors(FileKind::Flags, text);
-        let unknown = d
+        // One mistake, one error: the missing `description` is the misspelling's.
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(d[0].code, Code::UnknownField);
+        assert_eq!(&text[d[0].span.clone().expect("span")], "descripton");
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `description`?"));
+    }
+
+    #[test]
+    fn missing_field_is_reported_when_no_unknown_field_resembles_it() {
+        let text = "[f]\ncolor = \"x\"\nowner = \"o\"\ndefault = true\npermanent = true\n";
+        let d = errors(FileKind::Flags, text);
+        let codes: Vec<_> = d.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::MissingField, Code::UnknownField], "{d:#?}");
+        assert_eq!(&text[d[0].span.clone().expect("span")], "f");
+        assert!(d[0].message.contains("`description`"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn every_unknown_field_of_a_table_is_reported() {
+        let text = "[f]\ndescription = \"x\"\nowner = \"o\"\ndefault = true\npermanent = true\n\
+                    color = 1\nsize = 2\n";
+        let d = errors(FileKind::Flags, text);
+        let keys: Vec<_> = d
             .iter()
-            .find(|d| d.code == Code::UnknownField)
-            .expect("unknown field");
-        assert_eq!(&text[unknown.span.clone().expect("span")], "descripton");
-        assert_eq!(unknown.help.as_deref(), Some("did you mean `description`?"));
-        let missing = d
-            .iter()
-            .find(|d| d.code == Code::MissingField)
-            .expect("missing description");
-        assert_eq!(&text[missing.span.clone().expect("span")], "f");
-        assert!(
-            missing.message.contains("`description`"),
-            "{}",
-            missing.message
-        );
+            .map(|d| &text[d.span.clone().expect("span")])
+            .collect();
+        assert_eq!(keys, ["color", "size"], "{d:#?}");
+    }
+
+    #[test]
+    fn nan_percentage_is_out_of_range_not_a_type_error() {
+        let text = "[f]\ndescription = \"x\"\nowner = \"o\"\ndefault = true\npermanent = true\n\
+                    [[f.rules]]\nrollout = nan\n";
+        let d = errors(FileKind::Flags, text);
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(d[0].code, Code::RolloutPrecision);
+        assert!(d[0].message.ends_with("found nan"), "{}", d[0].message);
     }
 
     #[test]
