@@ -273,12 +273,7 @@ fn walk(
                 if code == Code::Io && !name.ends_with(".toml") {
                     continue; // a dangling link to something we would not read anyway
                 }
-                diags.push(Diagnostic::global(
-                    Severity::Error,
-                    code,
-                    Some(&rel_path),
-                    format!("cannot read `{rel_path}`: {e}"),
-                ));
+                diags.push(unreadable(code, &rel_path, "", &e));
                 continue;
             }
         };
@@ -289,12 +284,7 @@ fn walk(
                 } else {
                     Code::Io
                 };
-                diags.push(Diagnostic::global(
-                    Severity::Error,
-                    code,
-                    Some(&rel_path),
-                    format!("cannot read directory `{rel_path}`: {e}"),
-                ));
+                diags.push(unreadable(code, &rel_path, "directory ", &e));
             }
         } else if meta.is_file() && name.ends_with(".toml") {
             if name == MANIFEST && !rel.is_empty() {
@@ -324,12 +314,7 @@ fn walk(
                         out.insert(rel_path, text);
                     }
                 }
-                Err(e) => diags.push(Diagnostic::global(
-                    Severity::Error,
-                    Code::Io,
-                    Some(&rel_path),
-                    format!("cannot read `{rel_path}`: {e}"),
-                )),
+                Err(e) => diags.push(unreadable(Code::Io, &rel_path, "", &e)),
             }
         }
     }
@@ -338,8 +323,30 @@ fn walk(
 }
 
 fn is_loop_error(e: &io::Error) -> bool {
-    // ELOOP: too many levels of symbolic links.
-    e.raw_os_error() == Some(40)
+    // "Too many levels of symbolic links" has no stable `io::ErrorKind` yet.
+    const ELOOP: i32 = if cfg!(any(target_os = "linux", target_os = "android")) {
+        40
+    } else if cfg!(windows) {
+        1921 // ERROR_CANT_RESOLVE_FILENAME
+    } else {
+        62 // macOS and the BSDs
+    };
+    e.raw_os_error() == Some(ELOOP)
+}
+
+/// A file or directory that cannot be read (or loops).
+fn unreadable(code: Code, rel_path: &str, what: &str, e: &io::Error) -> Diagnostic {
+    let d = Diagnostic::global(
+        Severity::Error,
+        code,
+        Some(rel_path),
+        format!("cannot read {what}`{rel_path}`: {e}"),
+    );
+    if code == Code::SymlinkLoop {
+        d.with_help("a symlink leads back to itself; remove or repoint it")
+    } else {
+        d
+    }
 }
 
 #[cfg(test)]
