@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::{Ident, Literal, Span, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::compile::{Statics, compile};
@@ -25,6 +25,8 @@ use crate::ir::{
 };
 use crate::model::{AttrType, CmpOp, Date, Flag, FlagType, Model, type_ident};
 use crate::source::Sources;
+
+mod fallback;
 
 /// How to generate.
 #[derive(Debug, Clone)]
@@ -62,31 +64,26 @@ pub fn generate(
     Ok(g.module(static_values.as_ref()))
 }
 
-/// What to emit when the flag directory is invalid: the module's items with every accessor
-/// returning any type, so the user's code sees only the real errors (`compile_error!`s
-/// emitted beside it).
-pub fn fallback(flag_keys: &[String], attrs: &[String]) -> TokenStream {
-    let methods = flag_keys.iter().filter(|k| is_ident(k)).map(|k| {
-        let k = format_ident!("{}", k);
-        quote! {
-            pub fn #k<T>(&self, _ctx: &Context) -> T { ::core::unreachable!() }
-        }
-    });
-    let setters = attrs.iter().filter(|a| is_ident(a)).map(|a| {
-        let a = format_ident!("{}", a);
-        quote! { pub fn #a<T>(self, _v: T) -> Self { self } }
-    });
-    quote! {
-        #[allow(dead_code, unused, clippy::all)]
-        pub mod flags {
-            #[derive(Debug, Clone, Default)]
-            pub struct Context {}
-            impl Context { pub fn new() -> Self { Self {} } #(#setters)* }
-            #[derive(Debug, Clone, Default)]
-            pub struct Flags {}
-            impl Flags { #(#methods)* }
-        }
+pub use fallback::fallback;
+
+/// `concat!(env!("CARGO_MANIFEST_DIR"), "/dir/file")`; an absolute `dir` is used as it is.
+fn path_expr(dir: &str, file: &str) -> TokenStream {
+    let dir = dir.trim_end_matches('/');
+    let tail = if file.is_empty() {
+        String::new()
+    } else {
+        format!("/{file}")
+    };
+    if std::path::Path::new(dir).is_absolute() {
+        let path = format!("{dir}{tail}");
+        return quote!(#path);
     }
+    let rel = if dir.is_empty() || dir == "." {
+        tail
+    } else {
+        format!("/{dir}{tail}")
+    };
+    quote! { ::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), #rel) }
 }
 
 fn is_ident(s: &str) -> bool {
@@ -116,17 +113,28 @@ impl Names {
     /// UpperCamelCase name unless it is taken, else with a `Static`/`Attr`/`Flag` suffix
     /// (and a number if that is taken too).
     pub fn new(model: &Model) -> Names {
-        let mut taken: BTreeSet<String> = [
-            "Flags",
-            "Context",
-            "Statics",
-            "Overrides",
-            "DIR",
-            "EMBEDDED",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+        Names::allocate(
+            model.manifest.statics.iter().map(|s| s.name.as_str()),
+            model
+                .manifest
+                .context
+                .iter()
+                .map(|a| (a.name.as_str(), matches!(a.ty, AttrType::Enum(_)))),
+            model
+                .flags
+                .iter()
+                .map(|f| (f.key.as_str(), matches!(f.ty, FlagType::Enum(_)))),
+        )
+    }
+
+    /// [`Names::new`] from the names alone: static attributes, then context attributes and
+    /// flags with whether each is an enum. Names must be ASCII identifiers.
+    pub fn allocate<'a>(
+        statics: impl IntoIterator<Item = &'a str>,
+        attrs: impl IntoIterator<Item = (&'a str, bool)>,
+        flags: impl IntoIterator<Item = (&'a str, bool)>,
+    ) -> Names {
+        let mut taken: BTreeSet<String> = RESERVED_TYPES.iter().map(|s| (*s).to_owned()).collect();
         let mut take = |base: String, suffix: &str| -> Ident {
             let mut name = base.clone();
             if taken.contains(&name) {
@@ -140,22 +148,17 @@ impl Names {
             taken.insert(name.clone());
             format_ident!("{}", name)
         };
-        let statics = model
-            .manifest
-            .statics
-            .iter()
-            .map(|s| take(type_ident(&s.name), "Static"))
+        let statics = statics
+            .into_iter()
+            .map(|s| take(type_ident(s), "Static"))
             .collect();
-        let attrs = model
-            .manifest
-            .context
-            .iter()
-            .map(|a| matches!(a.ty, AttrType::Enum(_)).then(|| take(type_ident(&a.name), "Attr")))
+        let attrs = attrs
+            .into_iter()
+            .map(|(a, is_enum)| is_enum.then(|| take(type_ident(a), "Attr")))
             .collect();
-        let flags = model
-            .flags
-            .iter()
-            .map(|f| matches!(f.ty, FlagType::Enum(_)).then(|| take(type_ident(&f.key), "Flag")))
+        let flags = flags
+            .into_iter()
+            .map(|(f, is_enum)| is_enum.then(|| take(type_ident(f), "Flag")))
             .collect();
         Names {
             statics,
@@ -164,6 +167,17 @@ impl Names {
         }
     }
 }
+
+/// Type and constant names the module defines itself, which enums never take.
+const RESERVED_TYPES: &[&str] = &[
+    "Flags",
+    "Context",
+    "Statics",
+    "Overrides",
+    "StaticRuntime",
+    "DIR",
+    "EMBEDDED",
+];
 
 /// The Rust variant name for an enum value (`Self` is a keyword, so it gets a `_`).
 pub fn variant_ident(value: &str) -> Ident {
@@ -227,11 +241,11 @@ impl Gen<'_> {
         let tracking = self.tracking(statics.is_some());
         let doc = match statics {
             None => format!(
-                "Typed accessors for the flags in `{}` (dynamic mode: read from the flag directory at run time).",
+                " Typed accessors for the flags in `{}` (dynamic mode: read from the flag directory at run time).",
                 self.options.dir
             ),
             Some(st) => format!(
-                "Typed accessors for the flags in `{}`, compiled for {} (static mode: no files at run time).",
+                " Typed accessors for the flags in `{}`, compiled for {} (static mode: no files at run time).",
                 self.options.dir,
                 st.describe(m)
             ),
@@ -252,10 +266,10 @@ impl Gen<'_> {
         }
     }
 
-    /// `concat!(env!("CARGO_MANIFEST_DIR"), "/dir/file")` for a file of the directory.
+    /// `concat!(env!("CARGO_MANIFEST_DIR"), "/dir/file")` for a file of the directory (the
+    /// directory itself for an empty `file`); an absolute directory is used as it is.
     fn path_expr(&self, file: &str) -> TokenStream {
-        let rel = format!("/{}/{}", self.options.dir.trim_end_matches('/'), file);
-        quote! { ::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), #rel) }
+        path_expr(&self.options.dir, file)
     }
 
     fn tracking(&self, static_mode: bool) -> TokenStream {
@@ -266,12 +280,12 @@ impl Gen<'_> {
         });
         let dir = self.path_expr("");
         let mode_note = if static_mode {
-            "The flag files, embedded so that cargo rebuilds when they change."
+            " The flag files, embedded so that cargo rebuilds when they change."
         } else {
-            "The flag files as they were at build time (see `embedded`)."
+            " The flag files as they were at build time (see [`embedded`])."
         };
         quote! {
-            /// The flag directory at build time.
+            /// The flag directory: the path given to `flags!`, joined to the crate root at build time.
             pub const DIR: &str = #dir;
             #[doc = #mode_note]
             pub const EMBEDDED: &[(&str, &str)] = &[#(#embedded),*];
@@ -305,7 +319,7 @@ impl Gen<'_> {
             let name = format_ident!("{}", a.name);
             let ty = self.attr_rust_type(i);
             let doc = format!(
-                "`{}` ({}); `None` means unset: no condition on it matches.",
+                " `{}` ({}); `None` means unset: no condition on it matches.",
                 a.name,
                 describe_attr_type(&a.ty)
             );
@@ -314,7 +328,7 @@ impl Gen<'_> {
         let setters = m.context.iter().enumerate().map(|(i, a)| {
             let name = format_ident!("{}", a.name);
             let ty = self.attr_rust_type(i);
-            let doc = format!("Sets `{}`.", a.name);
+            let doc = format!(" Sets `{}`.", a.name);
             match &a.ty {
                 AttrType::String => quote! {
                     #[doc = #doc] #[must_use]
@@ -440,7 +454,7 @@ impl Gen<'_> {
         let m = &self.model.manifest;
         let fields = m.statics.iter().zip(&self.names.statics).map(|(s, ty)| {
             let name = format_ident!("{}", s.name);
-            let doc = format!("`{}`", s.name);
+            let doc = format!(" `{}`", s.name);
             quote! { #[doc = #doc] pub #name: #ty, }
         });
         let pairs = m.statics.iter().map(|s| {
@@ -480,13 +494,13 @@ impl Gen<'_> {
                 FlagType::String => quote!(::std::string::String),
                 _ => self.flag_rust_type(i),
             };
-            let doc = format!("Forces `{}`.", f.key);
+            let doc = format!(" Forces `{}`.", f.key);
             quote! { #[doc = #doc] pub #name: ::core::option::Option<#ty>, }
         });
         let (apply, clear) = if static_mode {
             (
-                quote! { flags.__ov = ::core::option::Option::Some(::std::boxed::Box::new(self)); },
-                quote! { flags.__ov = ::core::option::Option::None; },
+                quote! { flags.rt.ov = ::core::option::Option::Some(::std::boxed::Box::new(self)); },
+                quote! { flags.rt.ov = ::core::option::Option::None; },
             )
         } else {
             let pushes = self.model.flags.iter().enumerate().map(|(i, f)| {
@@ -509,9 +523,16 @@ impl Gen<'_> {
                 quote! { flags.rt.clear_overrides(); },
             )
         };
+        let scope = if static_mode {
+            " They stay with that handle (clones made afterwards copy them); other handles never see them."
+        } else {
+            " They live in that handle's runtime, so clones of the handle share them; handles loaded separately never see them."
+        };
         quote! {
             /// Typed test overrides: set the fields to force, then [`Overrides::apply`] them to
-            /// one `Flags` handle (and handles cloned from it). No files involved.
+            /// a `Flags` handle. No files involved; lookups by key see them too.
+            #[doc = ""]
+            #[doc = #scope]
             #[derive(Debug, Clone, Default, PartialEq)]
             pub struct Overrides { #(#fields)* }
             impl Overrides {
@@ -574,14 +595,8 @@ impl Gen<'_> {
     fn value_tokens(&self, i: usize, v: &Value) -> TokenStream {
         match v {
             Value::Bool(b) => quote!(#b),
-            Value::Int(n) => {
-                let l = Literal::i64_suffixed(*n);
-                quote!(#l)
-            }
-            Value::Float(x) => {
-                let l = Literal::f64_suffixed(*x);
-                quote!(#l)
-            }
+            Value::Int(n) => i64_tokens(*n),
+            Value::Float(x) => f64_tokens(*x),
             Value::Str(s) => {
                 let s: &str = s;
                 quote! {{
@@ -598,6 +613,22 @@ impl Gen<'_> {
                 };
                 let var = variant_ident(values.get(*e as usize).map_or("", String::as_str));
                 quote!(#ty::#var)
+            }
+        }
+    }
+
+    /// `spec()`: the flags and context layout this binary is built against.
+    fn spec_fn(&self) -> TokenStream {
+        let spec_flags = self.model.flags.iter().map(|f| {
+            let key = &f.key;
+            let ty = flag_type_tokens(&f.ty);
+            quote! { (::std::string::String::from(#key), #ty) }
+        });
+        let layout = layout_tokens(&Layout::of(&self.model.manifest));
+        quote! {
+            /// What this binary was built against.
+            pub fn spec() -> ::flagc::runtime::Spec {
+                ::flagc::runtime::Spec { flags: ::std::vec![#(#spec_flags),*], layout: #layout, embedded: EMBEDDED }
             }
         }
     }
@@ -637,12 +668,7 @@ impl Gen<'_> {
                 }
             }
         });
-        let spec_flags = self.model.flags.iter().map(|f| {
-            let key = &f.key;
-            let ty = flag_type_tokens(&f.ty);
-            quote! { (::std::string::String::from(#key), #ty) }
-        });
-        let layout = layout_tokens(&Layout::of(&self.model.manifest));
+        let spec = self.spec_fn();
         quote! {
             /// The handle on this service's flags: one method per flag.
             ///
@@ -655,10 +681,7 @@ impl Gen<'_> {
             }
             impl Flags { #(#methods)* }
 
-            /// What this binary was built against.
-            pub fn spec() -> ::flagc::runtime::Spec {
-                ::flagc::runtime::Spec { flags: ::std::vec![#(#spec_flags),*], layout: #layout, embedded: EMBEDDED }
-            }
+            #spec
 
             /// Loads the flag directory `dir` with the static attributes fixed for this
             /// process. A missing or invalid directory is an error.
@@ -678,26 +701,99 @@ impl Gen<'_> {
     fn static_flags(&self, statics: &Statics) -> TokenStream {
         let layout = Layout::of(&self.model.manifest);
         let program = compile(self.model, statics, &layout);
-        let methods = self.model.flags.iter().enumerate().map(|(i, f)| {
+        // One function per flag in a module of their own (its only names are the flag keys),
+        // shared by the accessors and the lookup by key.
+        let functions = self.model.flags.iter().enumerate().map(|(i, f)| {
             let name = format_ident!("{}", f.key);
             let ty = self.flag_rust_type(i);
-            let docs = self.doc_attrs(f);
             let over = match f.ty {
                 FlagType::String => quote!(::std::sync::Arc::from(v.as_str())),
-                _ => quote!(v.clone()),
+                _ => quote!(*v),
             };
             let body = self.flag_body(i, &program.flags[i]);
             quote! {
-                #docs
                 #[inline]
-                pub fn #name(&self, ctx: &Context) -> #ty {
-                    if let ::core::option::Option::Some(o) = &self.__ov {
+                pub(super) fn #name(ov: ::core::option::Option<&Overrides>, ctx: &Context) -> #ty {
+                    if let ::core::option::Option::Some(o) = ov {
                         if let ::core::option::Option::Some(v) = &o.#name { return #over; }
                     }
                     #body
                 }
             }
         });
+        let methods = self.model.flags.iter().enumerate().map(|(i, f)| {
+            let name = format_ident!("{}", f.key);
+            let ty = self.flag_rust_type(i);
+            let docs = self.doc_attrs(f);
+            quote! {
+                #docs
+                #[inline]
+                pub fn #name(&self, ctx: &Context) -> #ty {
+                    compiled::#name(self.rt.ov.as_deref(), ctx)
+                }
+            }
+        });
+        let lookups = self.model.flags.iter().map(|f| {
+            let key = &f.key;
+            let name = format_ident!("{}", f.key);
+            let value = match &f.ty {
+                FlagType::Bool => quote!(::flagc::ir::Value::Bool(v)),
+                FlagType::Int => quote!(::flagc::ir::Value::Int(v)),
+                FlagType::Float => quote!(::flagc::ir::Value::Float(v)),
+                FlagType::String => quote!(::flagc::ir::Value::Str(v)),
+                FlagType::Enum(_) => quote!(::flagc::ir::Value::Enum(v as u32)),
+            };
+            quote! { #key => { let v = compiled::#name(ov, ctx); #value } }
+        });
+        let overridden = self.model.flags.iter().map(|f| {
+            let key = &f.key;
+            let name = format_ident!("{}", f.key);
+            quote! { if o.#name.is_some() { keys.push(::std::string::String::from(#key)); } }
+        });
+        let hash = format!("{:016x}", crate::runtime::content_hash(self.sources));
+        let runtime = quote! {
+            /// What static mode has of the runtime, with the same methods as dynamic mode's
+            /// [`flagc::runtime::Runtime`] so that user code is the same in both modes: lookups
+            /// by key, status, and reloads (there is nothing to reload).
+            #[derive(Clone, Debug)]
+            pub struct StaticRuntime {
+                ov: ::core::option::Option<::std::boxed::Box<Overrides>>,
+                loaded_at: ::std::time::SystemTime,
+            }
+            impl StaticRuntime {
+                /// Evaluates a flag by key (with the handle's overrides); `None` for a key
+                /// this binary was not compiled with.
+                pub fn lookup(&self, key: &str, ctx: &Context) -> ::core::option::Option<::flagc::ir::Value> {
+                    let ov = self.ov.as_deref();
+                    ::core::option::Option::Some(match key {
+                        #(#lookups)*
+                        _ => return ::core::option::Option::None,
+                    })
+                }
+                /// The status: generation 1, from the flag files embedded at build time.
+                pub fn status(&self) -> ::flagc::runtime::Status {
+                    let mut keys = ::std::vec::Vec::new();
+                    if let ::core::option::Option::Some(o) = self.ov.as_deref() { #(#overridden)* }
+                    ::flagc::runtime::Status {
+                        generation: 1,
+                        hash: ::std::string::String::from(#hash),
+                        loaded_at: self.loaded_at,
+                        origin: ::flagc::runtime::Origin::Embedded,
+                        last_error: ::core::option::Option::None,
+                        kept: ::std::vec::Vec::new(),
+                        overrides: keys,
+                    }
+                }
+                /// Static mode reads no files: always [`Reload::Unchanged`](::flagc::runtime::Reload::Unchanged).
+                pub fn reload(&self) -> ::flagc::runtime::Reload {
+                    ::flagc::runtime::Reload::Unchanged
+                }
+                /// Static mode reads no directory: `None`.
+                pub fn dir(&self) -> ::core::option::Option<&::std::path::Path> {
+                    ::core::option::Option::None
+                }
+            }
+        };
         let check_statics = self.model.manifest.statics.iter().zip(&self.names.statics).map(|(s, ty)| {
             let name = format_ident!("{}", s.name);
             let value = statics
@@ -712,19 +808,36 @@ impl Gen<'_> {
                 }
             }
         });
+        let spec = self.spec_fn();
         quote! {
             /// The handle on this service's flags: one method per flag, compiled to plain Rust.
-            #[derive(Clone, Debug, Default)]
+            ///
+            /// The runtime (status, lookups by key) is the `rt` field, so that no flag name can
+            /// collide with it.
+            #[derive(Clone, Debug)]
             pub struct Flags {
-                __ov: ::core::option::Option<::std::boxed::Box<Overrides>>,
+                /// Lookups by key and status, as in dynamic mode.
+                pub rt: StaticRuntime,
             }
             impl Flags { #(#methods)* }
+
+            #runtime
+
+            /// The flags compiled to Rust, one function each (with the handle's overrides).
+            mod compiled {
+                use super::*;
+                #(#functions)*
+            }
+
+            #spec
 
             /// Static mode needs no files: succeeds when `statics` are the ones compiled in,
             /// so that user code is the same in both modes.
             pub fn load(_dir: impl ::core::convert::AsRef<::std::path::Path>, statics: Statics) -> ::core::result::Result<Flags, ::flagc::runtime::LoadError> {
                 #(#check_statics)*
-                ::core::result::Result::Ok(<Flags as ::core::default::Default>::default())
+                ::core::result::Result::Ok(Flags {
+                    rt: StaticRuntime { ov: ::core::option::Option::None, loaded_at: ::std::time::SystemTime::now() },
+                })
             }
 
             /// Same as [`load`] in static mode.
@@ -851,7 +964,7 @@ impl Gen<'_> {
                 (quote!(ctx.#field), hit)
             }
             Pred::IntIn(set) => {
-                let lits = set.iter().map(|n| Literal::i64_suffixed(*n));
+                let lits = set.iter().map(|n| i64_tokens(*n));
                 let hit = if set.is_empty() {
                     quote!(false)
                 } else {
@@ -860,11 +973,10 @@ impl Gen<'_> {
                 (quote!(ctx.#field), hit)
             }
             Pred::IntCmp(op, n) => {
-                let lit = Literal::i64_suffixed(*n);
-                (quote!(ctx.#field), cmp_tokens(*op, quote!(v), quote!(#lit)))
+                (quote!(ctx.#field), cmp_tokens(*op, quote!(v), i64_tokens(*n)))
             }
             Pred::FloatIn(set) => {
-                let lits = set.iter().map(|x| Literal::f64_suffixed(*x));
+                let lits = set.iter().map(|x| f64_tokens(*x));
                 let hit = if set.is_empty() {
                     quote!(false)
                 } else {
@@ -873,8 +985,7 @@ impl Gen<'_> {
                 (quote!(ctx.#field), hit)
             }
             Pred::FloatCmp(op, x) => {
-                let lit = Literal::f64_suffixed(*x);
-                (quote!(ctx.#field), cmp_tokens(*op, quote!(v), quote!(#lit)))
+                (quote!(ctx.#field), cmp_tokens(*op, quote!(v), f64_tokens(*x)))
             }
             Pred::BoolIn(mask) => {
                 let hit = match mask & 3 {
@@ -977,6 +1088,13 @@ fn semver_static(v: &semver::Version, counter: &mut usize) -> TokenStream {
     *counter += 1;
     let (major, minor, patch) = (v.major, v.minor, v.patch);
     let pre = v.pre.as_str();
+    if pre.is_empty() {
+        // A plain version is a constant: no lazy initialisation to check on every call.
+        return quote! {
+            const V: ::flagc::runtime::__private::semver::Version =
+                ::flagc::runtime::__private::semver::Version::new(#major, #minor, #patch);
+        };
+    }
     quote! {
         static V: ::flagc::runtime::__private::LazyLock<::flagc::runtime::__private::semver::Version> =
             ::flagc::runtime::__private::LazyLock::new(|| ::flagc::runtime::__private::semver::Version {
@@ -988,8 +1106,39 @@ fn semver_static(v: &semver::Version, counter: &mut usize) -> TokenStream {
 }
 
 fn timestamp_tokens(ts: &jiff::Timestamp) -> TokenStream {
-    let (s, n) = (ts.as_second(), ts.subsec_nanosecond());
+    let s = i64_tokens(ts.as_second());
+    // Sub-second nanoseconds are within ±999_999_999, so `abs` cannot overflow.
+    let nanos = ts.subsec_nanosecond();
+    let lit = Literal::i32_suffixed(nanos.abs());
+    let n = if nanos < 0 { quote!(-#lit) } else { quote!(#lit) };
     quote!(::flagc::runtime::__private::jiff::Timestamp::constant(#s, #n))
+}
+
+/// An `i64` literal. A negative number is a `-` token and a literal (a negative literal
+/// token does not survive every round trip through text, e.g. `flagc generate`'s).
+fn i64_tokens(n: i64) -> TokenStream {
+    if n == i64::MIN {
+        return quote!(::core::primitive::i64::MIN);
+    }
+    let lit = Literal::i64_suffixed(n.abs());
+    if n < 0 { quote!(-#lit) } else { quote!(#lit) }
+}
+
+/// An `f64` literal; the checker only lets finite numbers through, but a NaN or an infinity
+/// must not panic the macro (`Literal::f64_suffixed` would).
+fn f64_tokens(x: f64) -> TokenStream {
+    if x.is_nan() {
+        return quote!(::core::primitive::f64::NAN);
+    }
+    if x.is_infinite() {
+        return if x > 0.0 {
+            quote!(::core::primitive::f64::INFINITY)
+        } else {
+            quote!(::core::primitive::f64::NEG_INFINITY)
+        };
+    }
+    let lit = Literal::f64_suffixed(x.abs());
+    if x.is_sign_negative() { quote!(-#lit) } else { quote!(#lit) }
 }
 
 fn cmp_tokens(op: CmpOp, a: TokenStream, b: TokenStream) -> TokenStream {
@@ -1003,12 +1152,12 @@ fn cmp_tokens(op: CmpOp, a: TokenStream, b: TokenStream) -> TokenStream {
 
 fn enum_items(name: &Ident, values: &[String], doc: &str) -> TokenStream {
     let vars: Vec<Ident> = values.iter().map(|v| variant_ident(v)).collect();
-    let docs = values.iter().map(|v| format!("`{v}`"));
+    let docs = values.iter().map(|v| format!(" `{v}`"));
+    let doc = format!(" {doc}");
     let strs = values.iter();
     let strs2 = values.iter();
     let n = values.len();
     let expected = format!("one of {}", values.join(", "));
-    let _ = Span::call_site();
     quote! {
         #[doc = #doc]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

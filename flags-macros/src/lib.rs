@@ -3,7 +3,9 @@
 //! A thin layer over `flagc::codegen`: it reads and checks the directory (path relative to
 //! `CARGO_MANIFEST_DIR`), turns every error into a `compile_error!` carrying the flag file's
 //! `path:line:col`, and otherwise emits the generated `flags` module. With static attributes
-//! in the call (`flags!("flags", env = "production")`) it generates static mode.
+//! in the call (`flags!("flags", env = "production")`) it generates static mode; a manifest
+//! without static attributes selects static mode with a bare `static`
+//! (`flags!("flags", static)`).
 //!
 //! ```ignore
 //! flags_macros::flags!("flags");
@@ -12,8 +14,17 @@
 //! let ctx = flags::Context::new().user_id("u-42");
 //! if flags.new_checkout(&ctx) { /* … */ }
 //! ```
+//!
+//! Cargo re-runs the macro when a flag file it read changes or disappears (the expansion
+//! `include_str!`s each one). A file *added* to the directory is only noticed with a build
+//! script that watches the directory: `println!("cargo:rerun-if-changed=flags");` (`flagc
+//! init` writes one).
+//!
+//! **Invariant:** the macro never panics and, on any error, still emits the `flags` module's
+//! items (`flagc::codegen::fallback`), so the user sees the real errors only.
 #![forbid(unsafe_code)]
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
 use proc_macro2::{Span, TokenStream};
@@ -23,6 +34,8 @@ use syn::{LitStr, Token};
 
 struct Input {
     dir: LitStr,
+    /// A bare `static` was given: static mode even without static values.
+    static_mode: bool,
     statics: Vec<(syn::Ident, LitStr)>,
 }
 
@@ -30,10 +43,16 @@ impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let dir: LitStr = input.parse()?;
         let mut statics = Vec::new();
+        let mut static_mode = false;
         while input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
                 break;
+            }
+            if input.peek(Token![static]) && !input.peek2(Token![=]) {
+                input.parse::<Token![static]>()?;
+                static_mode = true;
+                continue;
             }
             let key: syn::Ident = input.call(syn::ext::IdentExt::parse_any)?;
             input.parse::<Token![=]>()?;
@@ -49,7 +68,16 @@ impl Parse for Input {
             }
             statics.push((key, value));
         }
-        Ok(Input { dir, statics })
+        if !input.is_empty() {
+            return Err(input.error(
+                "expected `, name = \"value\"` (a static attribute) or `, static` after the flag directory",
+            ));
+        }
+        Ok(Input {
+            dir,
+            static_mode: static_mode || !statics.is_empty(),
+            statics,
+        })
     }
 }
 
@@ -57,35 +85,52 @@ impl Parse for Input {
 #[proc_macro]
 pub fn flags(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let input = syn::parse_macro_input!(input as Input);
-    expand(&input)
+    // The pipeline never panics by design; should it ever, the user gets an error, not an
+    // aborted build.
+    catch_unwind(AssertUnwindSafe(|| expand(&input)))
+        .unwrap_or_else(|_| {
+            Err(syn::Error::new(
+                input.dir.span(),
+                "internal error in `flags!` (a bug in flagc: please report it with the flag directory)",
+            ))
+        })
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
 
 fn expand(input: &Input) -> syn::Result<TokenStream> {
+    let span = input.dir.span();
+    let rel = input.dir.value();
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").map_err(|_| {
         syn::Error::new(
-            input.dir.span(),
+            span,
             "CARGO_MANIFEST_DIR is not set: `flags!` must be built by cargo",
         )
     })?;
-    let rel = input.dir.value();
     let dir = PathBuf::from(&manifest_dir).join(&rel);
-    let options = flagc::CheckOptions::default();
-    let checked = flagc::check_dir(&dir, &options).map_err(|e| {
-        syn::Error::new(
-            input.dir.span(),
-            format!("cannot read flag directory `{}`: {e}", dir.display()),
-        )
-    })?;
-    let span = input.dir.span();
-    let Some(model) = &checked.model else {
-        return Ok(errors(&rel, &checked, span));
+    let empty = flagc::Sources::default();
+    let checked = match flagc::check_dir(&dir, &flagc::CheckOptions::default()) {
+        Ok(c) => c,
+        Err(e) => {
+            let error = syn::Error::new(
+                span,
+                format!(
+                    "cannot read flag directory `{rel}`: {}\n\
+                     help: the path is relative to the crate root (the directory of its Cargo.toml)",
+                    io_reason(&e)
+                ),
+            )
+            .into_compile_error();
+            let fallback = flagc::codegen::fallback(&empty, &rel, input.static_mode);
+            return Ok(quote! { #error #fallback });
+        }
     };
-    let codegen_options = flagc::codegen::Options {
+    let Some(model) = &checked.model else {
+        return Ok(errors(&rel, &checked, span, input.static_mode));
+    };
+    let options = flagc::codegen::Options {
         dir: rel.clone(),
-        // Static attributes in the call select static mode.
-        statics: (!input.statics.is_empty()).then(|| {
+        statics: input.static_mode.then(|| {
             input
                 .statics
                 .iter()
@@ -94,30 +139,57 @@ fn expand(input: &Input) -> syn::Result<TokenStream> {
         }),
         today: flagc::check::today_utc(),
     };
-    match flagc::codegen::generate(model, &checked.sources, &codegen_options) {
+    match flagc::codegen::generate(model, &checked.sources, &options) {
         Ok(tokens) => Ok(tokens),
         Err(diags) => {
-            let mut err: Option<syn::Error> = None;
-            for d in diags {
+            // The static values do not fit the manifest: report each at the value or name it
+            // is about, and emit the dynamic module, which has the same items.
+            let errors = diags.iter().map(|d| {
+                let at = static_span(input, &d.message).unwrap_or(span);
                 let msg = match &d.help {
                     Some(h) => format!("{}\nhelp: {h}", d.message),
                     None => d.message.clone(),
                 };
-                let e = syn::Error::new(span, msg);
-                match &mut err {
-                    Some(all) => all.combine(e),
-                    None => err = Some(e),
-                }
-            }
-            Err(err.unwrap_or_else(|| syn::Error::new(span, "invalid static attributes")))
+                syn::Error::new(at, msg).into_compile_error()
+            });
+            let dynamic = flagc::codegen::Options {
+                statics: None,
+                ..options.clone()
+            };
+            let module = flagc::codegen::generate(model, &checked.sources, &dynamic)
+                .unwrap_or_else(|_| flagc::codegen::fallback(&checked.sources, &rel, true));
+            Ok(quote! { #(#errors)* #module })
         }
+    }
+}
+
+/// The span of the static attribute or value a message is about (messages quote the name in
+/// backticks and the value in double quotes).
+fn static_span(input: &Input, message: &str) -> Option<Span> {
+    input.statics.iter().find_map(|(k, v)| {
+        if message.contains(&format!("{:?}", v.value())) {
+            Some(v.span())
+        } else if message.contains(&format!("`{k}`")) {
+            Some(k.span())
+        } else {
+            None
+        }
+    })
+}
+
+/// An I/O error's text without Rust's ` (os error N)` suffix.
+fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => text[..i].to_owned(),
+        _ => text,
     }
 }
 
 /// `compile_error!`s for every error, plus the module's items so that the user's code sees
 /// only these errors.
-fn errors(rel: &str, checked: &flagc::Checked, span: Span) -> TokenStream {
-    let rel = rel.trim_end_matches('/');
+fn errors(rel: &str, checked: &flagc::Checked, span: Span, static_mode: bool) -> TokenStream {
+    let base = rel.trim_end_matches('/');
     let messages = checked
         .diagnostics
         .iter()
@@ -125,11 +197,11 @@ fn errors(rel: &str, checked: &flagc::Checked, span: Span) -> TokenStream {
         .map(|d| {
             let mut text = match (&d.file, checked.sources.position(d)) {
                 (Some(file), Some(p)) => format!(
-                    "{rel}/{file}:{}:{}: error[{}]: {}",
+                    "{base}/{file}:{}:{}: error[{}]: {}",
                     p.line, p.column, d.code, d.message
                 ),
-                (Some(file), None) => format!("{rel}/{file}: error[{}]: {}", d.code, d.message),
-                (None, _) => format!("{rel}: error[{}]: {}", d.code, d.message),
+                (Some(file), None) => format!("{base}/{file}: error[{}]: {}", d.code, d.message),
+                (None, _) => format!("{base}: error[{}]: {}", d.code, d.message),
             };
             if let Some(h) = &d.help {
                 text.push_str("\nhelp: ");
@@ -137,28 +209,6 @@ fn errors(rel: &str, checked: &flagc::Checked, span: Span) -> TokenStream {
             }
             syn::Error::new(span, text).into_compile_error()
         });
-    let (keys, attrs) = names(checked);
-    let fallback = flagc::codegen::fallback(&keys, &attrs);
+    let fallback = flagc::codegen::fallback(&checked.sources, rel, static_mode);
     quote! { #(#messages)* #fallback }
-}
-
-/// Flag keys and context attribute names found in whatever parsed, for the fallback items.
-fn names(checked: &flagc::Checked) -> (Vec<String>, Vec<String>) {
-    let mut keys = Vec::new();
-    let mut attrs = Vec::new();
-    let mut sink = flagc::diag::Diagnostics::new();
-    for f in &checked.sources.files {
-        let parsed = flagc::parse::parse_file(&f.path, &f.text, &mut sink);
-        let Some(table) = parsed.root.as_table() else {
-            continue;
-        };
-        if f.is_manifest() {
-            if let Some(ctx) = parsed.root.get("context").and_then(|c| c.as_table()) {
-                attrs.extend(ctx.iter().map(|(k, _)| k.name.clone()));
-            }
-        } else {
-            keys.extend(table.iter().map(|(k, _)| k.name.clone()));
-        }
-    }
-    (keys, attrs)
 }
