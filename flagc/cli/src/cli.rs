@@ -39,4 +39,6 @@ pub enum Command {
     Export(commands::export::Args),
     /// Create a manifest and flag files from a flagd flag-definition document
     Import(commands::import::Args),
+    /// Print the Rust that `flags!` generates for a flag directory, formatted
+    Generate(commands::generate::Args),
 }

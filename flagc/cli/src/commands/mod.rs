@@ -3,6 +3,7 @@
 pub mod check;
 pub mod eval;
 pub mod export;
+pub mod generate;
 pub mod import;
 pub mod init;
 
@@ -43,6 +44,7 @@ pub fn run(command: Command) -> Exit {
         Command::Init(args) => init::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Import(args) => import::run(&args),
+        Command::Generate(args) => generate::run(&args),
     }
 }
 
