@@ -972,9 +972,10 @@ impl Gen<'_> {
                 };
                 (quote!(ctx.#field), hit)
             }
-            Pred::IntCmp(op, n) => {
-                (quote!(ctx.#field), cmp_tokens(*op, quote!(v), i64_tokens(*n)))
-            }
+            Pred::IntCmp(op, n) => (
+                quote!(ctx.#field),
+                cmp_tokens(*op, quote!(v), i64_tokens(*n)),
+            ),
             Pred::FloatIn(set) => {
                 let lits = set.iter().map(|x| f64_tokens(*x));
                 let hit = if set.is_empty() {
@@ -984,9 +985,10 @@ impl Gen<'_> {
                 };
                 (quote!(ctx.#field), hit)
             }
-            Pred::FloatCmp(op, x) => {
-                (quote!(ctx.#field), cmp_tokens(*op, quote!(v), f64_tokens(*x)))
-            }
+            Pred::FloatCmp(op, x) => (
+                quote!(ctx.#field),
+                cmp_tokens(*op, quote!(v), f64_tokens(*x)),
+            ),
             Pred::BoolIn(mask) => {
                 let hit = match mask & 3 {
                     0 => quote!(false),
@@ -1110,7 +1112,11 @@ fn timestamp_tokens(ts: &jiff::Timestamp) -> TokenStream {
     // Sub-second nanoseconds are within ±999_999_999, so `abs` cannot overflow.
     let nanos = ts.subsec_nanosecond();
     let lit = Literal::i32_suffixed(nanos.abs());
-    let n = if nanos < 0 { quote!(-#lit) } else { quote!(#lit) };
+    let n = if nanos < 0 {
+        quote!(-#lit)
+    } else {
+        quote!(#lit)
+    };
     quote!(::flagc::runtime::__private::jiff::Timestamp::constant(#s, #n))
 }
 
@@ -1138,7 +1144,11 @@ fn f64_tokens(x: f64) -> TokenStream {
         };
     }
     let lit = Literal::f64_suffixed(x.abs());
-    if x.is_sign_negative() { quote!(-#lit) } else { quote!(#lit) }
+    if x.is_sign_negative() {
+        quote!(-#lit)
+    } else {
+        quote!(#lit)
+    }
 }
 
 fn cmp_tokens(op: CmpOp, a: TokenStream, b: TokenStream) -> TokenStream {

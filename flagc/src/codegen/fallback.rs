@@ -135,11 +135,19 @@ pub fn fallback(sources: &Sources, dir: &str, static_mode: bool) -> TokenStream 
 
     let mut enums = Vec::new();
     for ((name, values), ty) in sk.statics.iter().zip(&names.statics) {
-        enums.push(enum_items(ty, values, &format!("Static attribute `{name}`.")));
+        enums.push(enum_items(
+            ty,
+            values,
+            &format!("Static attribute `{name}`."),
+        ));
     }
     for ((name, t), ty) in sk.context.iter().zip(&names.attrs) {
         if let (Some(AttrType::Enum(values)), Some(ty)) = (t, ty) {
-            enums.push(enum_items(ty, values, &format!("Context attribute `{name}`.")));
+            enums.push(enum_items(
+                ty,
+                values,
+                &format!("Context attribute `{name}`."),
+            ));
         }
     }
     for ((name, t), ty) in sk.flags.iter().zip(&names.flags) {
@@ -178,10 +186,14 @@ pub fn fallback(sources: &Sources, dir: &str, static_mode: bool) -> TokenStream 
         quote! { pub fn new() -> Self { #unreachable } }
     });
 
-    let static_fields = sk.statics.iter().zip(&names.statics).map(|((name, _), ty)| {
-        let id = format_ident!("{}", name);
-        quote! { pub #id: #ty, }
-    });
+    let static_fields = sk
+        .statics
+        .iter()
+        .zip(&names.statics)
+        .map(|((name, _), ty)| {
+            let id = format_ident!("{}", name);
+            quote! { pub #id: #ty, }
+        });
 
     let mut methods = Vec::new();
     let mut overrides = Vec::new();
