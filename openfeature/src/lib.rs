@@ -158,6 +158,16 @@ impl<S: FlagSource> FlagcProvider<S> {
         self
     }
 
+    /// The targeting key fills `manifest`'s `[rollout] by` attribute (if it has one).
+    #[must_use]
+    pub fn with_manifest(mut self, manifest: &flagc::model::Manifest) -> Self {
+        self.targeting_attr = manifest
+            .rollout_by
+            .and_then(|i| manifest.context.get(i))
+            .map(|a| a.name.clone());
+        self
+    }
+
     /// The source the provider reads.
     pub fn source(&self) -> &S {
         &self.source

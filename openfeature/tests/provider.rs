@@ -255,7 +255,7 @@ async fn the_targeting_key_fills_the_rollout_attribute() {
     };
     let expected: Vec<_> = (0..40).map(|n| flagc_value(&format!("user-{n}"))).collect();
     let provider = FlagcProvider::new(Arc::new(ArcSwap::from_pointee(program.clone())))
-        .with_targeting_key_attribute("user_id");
+        .with_manifest(&model.manifest);
     let client = client_for("targeting", provider).await;
 
     let mut seen = [false; 2];

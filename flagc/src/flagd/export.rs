@@ -325,10 +325,14 @@ fn str_holds(op: StrOp, needles: &[String], s: &str) -> bool {
 /// Whether npm's semver (flagd's `sem_ver`) holds a version exactly.
 fn semver_exact(v: &semver::Version) -> bool {
     let safe = |n: u64| n <= MAX_SAFE_INTEGER as u64;
-    let pre_ok =
-        v.pre.as_str().split('.').all(|id| {
-            id.parse::<u64>().map_or(true, safe) || !id.bytes().all(|b| b.is_ascii_digit())
-        });
+    // npm compares numeric prerelease identifiers as JavaScript numbers.
+    let pre_ok = v.pre.as_str().split('.').all(|id| {
+        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+            id.parse::<u64>().is_ok_and(safe)
+        } else {
+            true
+        }
+    });
     safe(v.major) && safe(v.minor) && safe(v.patch) && pre_ok && v.to_string().len() <= 256
 }
 
