@@ -36,45 +36,93 @@ fn block(b: &[u8]) -> u32 {
 /// concatenating them.
 #[inline]
 pub fn murmur3_x86_32(a: &[u8], b: &[u8]) -> u32 {
-    // The length is taken modulo 2^32, as the reference implementation does.
-    let len = a.len().wrapping_add(b.len()) as u32;
-    let mut h: u32 = 0;
-    let mut chunks = a.chunks_exact(4);
-    for c in &mut chunks {
-        h = mix_block(h, block(c));
-    }
-    // The block that straddles the two slices: `a`'s leftover bytes, topped up from `b`.
-    let rest_a = chunks.remainder();
-    let mut carry = [0u8; 4];
-    let mut n = rest_a.len();
-    carry[..n].copy_from_slice(rest_a);
-    let take = if n == 0 { 0 } else { (4 - n).min(b.len()) };
-    carry[n..n + take].copy_from_slice(&b[..take]);
-    n += take;
-    let b = &b[take..];
-    if n == 4 {
-        h = mix_block(h, u32::from_le_bytes(carry));
-        n = 0;
-    }
-    // When `n` is still non-zero, `b` is exhausted and `carry[..n]` is the tail.
-    let mut chunks = b.chunks_exact(4);
-    for c in &mut chunks {
-        h = mix_block(h, block(c));
-    }
-    let tail: &[u8] = if n > 0 {
-        &carry[..n]
-    } else {
-        chunks.remainder()
-    };
-    if !tail.is_empty() {
-        let mut k = 0u32;
-        for (i, &byte) in tail.iter().enumerate() {
-            k |= u32::from(byte) << (8 * i);
+    Prefix::new(a).hash(b)
+}
+
+/// The murmur3 state after hashing a prefix (a flag's salt): the full 4-byte blocks are
+/// mixed in once, at compile time, so a rollout only hashes the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Prefix {
+    /// The running hash after the prefix's full blocks.
+    h: u32,
+    /// The prefix's last `len % 4` bytes, little-endian, waiting for the value's bytes to
+    /// fill a block.
+    carry: u32,
+    /// The prefix's length in bytes (modulo 2^32, as murmur3 counts it).
+    len: u32,
+}
+
+impl Prefix {
+    /// The state after hashing `prefix`.
+    pub fn new(prefix: &[u8]) -> Self {
+        let mut h: u32 = 0;
+        let mut chunks = prefix.chunks_exact(4);
+        for c in &mut chunks {
+            h = mix_block(h, block(c));
         }
-        h ^= mix_k(k);
+        Prefix {
+            h,
+            carry: partial(chunks.remainder()),
+            len: prefix.len() as u32,
+        }
     }
-    h ^= len;
-    fmix(h)
+
+    /// murmur3_x86_32 (seed 0) of the prefix followed by `value`.
+    #[inline]
+    pub fn hash(&self, value: &[u8]) -> u32 {
+        let mut h = self.h;
+        let len = self.len.wrapping_add(value.len() as u32);
+        let mut rest = value;
+        let have = (self.len % 4) as usize;
+        if have > 0 {
+            // The block that straddles prefix and value: the prefix's leftover bytes, topped
+            // up byte by byte from the value (at most three: a loop beats a memcpy call).
+            let mut k = self.carry;
+            let mut filled = have;
+            while filled < 4 {
+                let Some((&b, r)) = rest.split_first() else {
+                    break;
+                };
+                k |= u32::from(b) << (8 * filled);
+                filled += 1;
+                rest = r;
+            }
+            if filled < 4 {
+                // The value ran out: this is the tail.
+                return fmix((h ^ mix_k(k)) ^ len);
+            }
+            h = mix_block(h, k);
+        }
+        let mut chunks = rest.chunks_exact(4);
+        for c in &mut chunks {
+            h = mix_block(h, block(c));
+        }
+        let tail = chunks.remainder();
+        if !tail.is_empty() {
+            h ^= mix_k(partial(tail));
+        }
+        fmix(h ^ len)
+    }
+
+    /// The bucket of `value` in `0..100_000` (see [`bucket`]).
+    #[inline]
+    pub fn bucket(&self, value: &[u8]) -> u32 {
+        scale(self.hash(value), WEIGHT_TOTAL)
+    }
+}
+
+/// Up to three bytes, little-endian.
+#[inline(always)]
+fn partial(bytes: &[u8]) -> u32 {
+    bytes
+        .iter()
+        .enumerate()
+        .fold(0, |k, (i, &b)| k | u32::from(b) << (8 * i))
+}
+
+#[inline(always)]
+fn scale(h: u32, total: u32) -> u32 {
+    ((u64::from(h) * u64::from(total)) >> 32) as u32
 }
 
 #[inline(always)]
@@ -92,8 +140,7 @@ fn fmix(mut h: u32) -> u32 {
 /// flagd's vectors, whose weights need not sum to 100 000.
 #[inline]
 pub fn bucket_in(salt: &[u8], value: &[u8], total: u32) -> u32 {
-    let h = murmur3_x86_32(salt, value);
-    ((u64::from(h) * u64::from(total)) >> 32) as u32
+    scale(murmur3_x86_32(salt, value), total)
 }
 
 /// The bucket of `value` under `salt` in `0..100_000` (units of 0.001 %).

@@ -296,6 +296,7 @@ impl<'a> Compiler<'a> {
                         .map(|i| Value::from(&flag.ty.rollout_value(i)))
                         .collect();
                     CompiledOutcome::Rollout(CompiledRollout {
+                        salt: crate::bucket::Prefix::new(flag.salt.as_bytes()),
                         field,
                         key,
                         weights: r.weights.clone().into_boxed_slice(),

@@ -118,7 +118,7 @@ impl Program {
                 }
                 CompiledOutcome::Rollout(r) => {
                     // An unset bucketing attribute: the rule does not match, go on.
-                    if let Some(i) = rollout_pick(r, f.salt.as_bytes(), ctx)
+                    if let Some(i) = rollout_pick(r, ctx)
                         && let Some(v) = r.values.get(i)
                     {
                         return Evaluation {
@@ -151,21 +151,16 @@ fn all<C: ContextView + ?Sized>(conds: &[Cond], ctx: &C) -> bool {
 
 /// The bucket index for a rollout, or `None` when the bucketing attribute is unset.
 #[inline]
-fn rollout_pick<C: ContextView + ?Sized>(
-    r: &CompiledRollout,
-    salt: &[u8],
-    ctx: &C,
-) -> Option<usize> {
+fn rollout_pick<C: ContextView + ?Sized>(r: &CompiledRollout, ctx: &C) -> Option<usize> {
     let b = match &r.key {
-        BucketKey::Str => bucket::bucket(salt, ctx.str(r.field)?.as_bytes()),
+        BucketKey::Str => r.salt.bucket(ctx.str(r.field)?.as_bytes()),
         BucketKey::Int => {
             let mut buf = [0u8; 20];
-            bucket::bucket(salt, decimal(ctx.int(r.field)?, &mut buf))
+            r.salt.bucket(decimal(ctx.int(r.field)?, &mut buf))
         }
-        BucketKey::Enum(names) => bucket::bucket(
-            salt,
-            names.get(ctx.enum_index(r.field)? as usize)?.as_bytes(),
-        ),
+        BucketKey::Enum(names) => r
+            .salt
+            .bucket(names.get(ctx.enum_index(r.field)? as usize)?.as_bytes()),
     };
     Some(bucket::pick(&r.weights, b))
 }
@@ -277,10 +272,22 @@ impl StrPred {
             StrPred::In(set) => set.contains(s),
             StrPred::StartsWith(n) => n.iter().any(|n| s.starts_with(&**n)),
             StrPred::EndsWith(n) => n.iter().any(|n| s.ends_with(&**n)),
-            StrPred::Contains(n) => n.iter().any(|n| s.contains(&**n)),
-            StrPred::Matches(re) => re.is_match(s),
+            StrPred::Contains(n) => contains_any(n, s),
+            StrPred::Matches(re) => is_match(re, s),
         }
     }
+}
+
+// Substring search and regex matching inline a lot of code; kept out of line so that the
+// common tests (set membership, prefixes) stay small enough to inline into `eval`.
+#[inline(never)]
+fn contains_any(needles: &[Box<str>], s: &str) -> bool {
+    needles.iter().any(|n| s.contains(&**n))
+}
+
+#[inline(never)]
+fn is_match(re: &regex::Regex, s: &str) -> bool {
+    re.is_match(s)
 }
 
 /// A dynamic context: one slot per [`Layout`] field, set by name with validation.

@@ -205,6 +205,8 @@ pub enum CompiledOutcome {
 /// A percentage split with its bucketing attribute resolved.
 #[derive(Debug, Clone)]
 pub struct CompiledRollout {
+    /// The flag's salt, already hashed.
+    pub salt: crate::bucket::Prefix,
     /// Field index of the bucketing attribute.
     pub field: usize,
     /// How the attribute's string form is made.
@@ -369,20 +371,21 @@ impl EnumSet {
 /// A set of strings with a fast membership test.
 ///
 /// Small sets are scanned (comparing lengths first is cheaper than hashing); larger ones use
-/// an open-addressing table keyed by a multiplicative hash of the bytes. Measured against a
-/// sorted slice with binary search: for 100 ten-byte ids the table is ~3× faster, because
-/// binary search pays seven string comparisons with unpredictable branches.
+/// an open-addressing table keyed by a multiplicative hash of the bytes, each slot keeping 32
+/// bits of the hash so that a probe compares strings only when those agree. Binary search
+/// over a sorted slice was the alternative; see BENCHMARKS.md for the comparison.
 #[derive(Clone)]
 pub struct StrSet {
     items: Box<[Box<str>]>,
-    /// Slot → `item index + 1`, 0 = empty; empty for scanned sets.
-    table: Box<[u32]>,
+    /// Slots: `(item index + 1, low 32 bits of its hash)`; index 0 = empty. Empty for scanned
+    /// sets.
+    table: Box<[(u32, u32)]>,
     /// `64 - log2(table.len())`: the hash's top bits pick the slot.
     shift: u32,
 }
 
 /// Sets up to this size are scanned rather than hashed.
-const SCAN_MAX: usize = 8;
+const SCAN_MAX: usize = 4;
 
 impl StrSet {
     /// The set of `items` (duplicates are dropped).
@@ -398,17 +401,18 @@ impl StrSet {
                 shift: 64,
             };
         }
-        // Load factor at most 1/2, so every probe sequence ends at an empty slot.
-        let slots = (items.len() * 2).next_power_of_two();
+        // Load factor at most 1/4: short probe sequences, and every one ends at an empty slot.
+        let slots = (items.len() * 4).next_power_of_two();
         let shift = 64 - slots.trailing_zeros();
-        let mut table = vec![0u32; slots];
+        let mut table = vec![(0u32, 0u32); slots];
         let mask = slots - 1;
         for (i, item) in items.iter().enumerate() {
-            let mut slot = (str_hash(item.as_bytes()) >> shift) as usize;
-            while table[slot] != 0 {
+            let h = str_hash(item.as_bytes());
+            let mut slot = (h >> shift) as usize;
+            while table[slot].0 != 0 {
                 slot = (slot + 1) & mask;
             }
-            table[slot] = i as u32 + 1;
+            table[slot] = (i as u32 + 1, h as u32);
         }
         StrSet {
             items,
@@ -423,18 +427,19 @@ impl StrSet {
         if self.table.is_empty() {
             return self.items.iter().any(|i| i.len() == s.len() && **i == *s);
         }
+        let h = str_hash(s.as_bytes());
         let mask = self.table.len() - 1;
-        let mut slot = (str_hash(s.as_bytes()) >> self.shift) as usize;
+        let mut slot = (h >> self.shift) as usize;
         loop {
-            match self.table[slot] {
-                0 => return false,
-                i => {
-                    if let Some(item) = self.items.get(i as usize - 1)
-                        && **item == *s
-                    {
-                        return true;
-                    }
-                }
+            let (i, tag) = self.table[slot];
+            if i == 0 {
+                return false;
+            }
+            if tag == h as u32
+                && let Some(item) = self.items.get(i as usize - 1)
+                && **item == *s
+            {
+                return true;
             }
             slot = (slot + 1) & mask;
         }
@@ -462,25 +467,43 @@ impl fmt::Debug for StrSet {
     }
 }
 
-/// A multiplicative hash of bytes, eight at a time (FxHash's mixing). Set strings come from
-/// flag files, so adversarial collisions are not a concern; speed on ids of 5–40 bytes is.
+/// A multiplicative hash of bytes, eight at a time (FxHash's mixing); the last partial word
+/// is read as overlapping loads rather than copied. Set strings come from flag files, so
+/// adversarial collisions are not a concern; speed on ids of 5–40 bytes is.
 #[inline]
 fn str_hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = (bytes.len() as u64).wrapping_mul(K);
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let w = c.first_chunk::<8>().map_or(0, |c| u64::from_le_bytes(*c));
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    #[inline(always)]
+    fn word(b: &[u8], at: usize) -> u64 {
+        b.get(at..at + 8)
+            .and_then(|w| w.first_chunk::<8>())
+            .map_or(0, |w| u64::from_le_bytes(*w))
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut buf = [0u8; 8];
-        buf[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+    #[inline(always)]
+    fn half(b: &[u8], at: usize) -> u64 {
+        b.get(at..at + 4)
+            .and_then(|w| w.first_chunk::<4>())
+            .map_or(0, |w| u64::from(u32::from_le_bytes(*w)))
     }
-    // The multiply leaves the low bits weak; fold the high half down before slots take the
-    // top bits of a further multiply.
+    let len = bytes.len();
+    let mut h = (len as u64).wrapping_mul(K);
+    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+    if len >= 8 {
+        let mut at = 0;
+        while at + 8 < len {
+            h = mix(h, word(bytes, at));
+            at += 8;
+        }
+        h = mix(h, word(bytes, len - 8));
+    } else if len >= 4 {
+        h = mix(h, half(bytes, 0) | half(bytes, len - 4) << 32);
+    } else if len > 0 {
+        let w =
+            u64::from(bytes[0]) | u64::from(bytes[len / 2]) << 8 | u64::from(bytes[len - 1]) << 16;
+        h = mix(h, w);
+    }
+    // The multiply leaves the low bits weak and slots take the top bits; fold and mix once
+    // more so that both halves depend on every input bit.
     (h ^ (h >> 32)).wrapping_mul(K)
 }
 
@@ -504,6 +527,21 @@ mod tests {
             assert!(!set.contains(""));
             assert!(!set.contains("user-"));
         }
+    }
+
+    #[test]
+    fn str_set_of_every_length() {
+        // Every length class of the hash (0, 1-3, 4-7, 8, longer with a partial word).
+        let items: Vec<String> = (0..40)
+            .map(|n| "abéxyz".chars().cycle().take(n).collect())
+            .collect();
+        let set = StrSet::new(&items);
+        for i in &items {
+            assert!(set.contains(i), "{i:?}");
+            assert!(!set.contains(&format!("{i}!")), "{i:?}!");
+        }
+        assert!(!set.contains("b"));
+        assert!(!set.contains("baé"));
     }
 
     #[test]
