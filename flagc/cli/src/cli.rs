@@ -33,6 +33,8 @@ pub enum Command {
     Check(commands::check::Args),
     /// Evaluate a flag for a context and say which rule decided (or many, from JSONL)
     Eval(commands::eval::Args),
+    /// What a flag change does for users, compared with a git revision (text, Markdown, JSON)
+    Diff(commands::diff::Args),
     /// Create a flag directory with a starter manifest, flag file and editor schemas
     Init(commands::init::Args),
     /// Write a flagd flag-definition document that evaluates exactly as flagc does

@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its `Args` and a `run` returning an [`Exit`].
 
 pub mod check;
+pub mod diff;
 pub mod eval;
 pub mod export;
 pub mod generate;
@@ -41,6 +42,7 @@ pub fn run(command: Command) -> Exit {
     match command {
         Command::Check(args) => check::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Init(args) => init::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Import(args) => import::run(&args),
