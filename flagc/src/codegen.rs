@@ -252,7 +252,7 @@ impl Gen<'_> {
         };
         quote! {
             #[doc = #doc]
-            #[allow(dead_code, unused_imports, unreachable_patterns, non_camel_case_types, clippy::all, clippy::pedantic)]
+            #[allow(dead_code, unused_imports, unused_parens, unreachable_patterns, non_camel_case_types, clippy::all, clippy::pedantic)]
             pub mod flags {
                 #tracking
                 #(#static_enums)*

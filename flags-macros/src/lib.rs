@@ -116,7 +116,7 @@ fn expand(input: &Input) -> syn::Result<TokenStream> {
                 span,
                 format!(
                     "cannot read flag directory `{rel}`: {}\n\
-                     help: the path is relative to the crate root (the directory of its Cargo.toml)",
+                     = help: the path is relative to the crate root (the directory of its Cargo.toml)",
                     io_reason(&e)
                 ),
             )
@@ -147,7 +147,7 @@ fn expand(input: &Input) -> syn::Result<TokenStream> {
             let errors = diags.iter().map(|d| {
                 let at = static_span(input, &d.message).unwrap_or(span);
                 let msg = match &d.help {
-                    Some(h) => format!("{}\nhelp: {h}", d.message),
+                    Some(h) => format!("{}\n= help: {h}", d.message),
                     None => d.message.clone(),
                 };
                 syn::Error::new(at, msg).into_compile_error()
@@ -189,26 +189,48 @@ fn io_reason(e: &std::io::Error) -> String {
 /// `compile_error!`s for every error, plus the module's items so that the user's code sees
 /// only these errors.
 fn errors(rel: &str, checked: &flagc::Checked, span: Span, static_mode: bool) -> TokenStream {
-    let base = rel.trim_end_matches('/');
     let messages = checked
         .diagnostics
         .iter()
         .filter(|d| d.is_error())
-        .map(|d| {
-            let mut text = match (&d.file, checked.sources.position(d)) {
-                (Some(file), Some(p)) => format!(
-                    "{base}/{file}:{}:{}: error[{}]: {}",
-                    p.line, p.column, d.code, d.message
-                ),
-                (Some(file), None) => format!("{base}/{file}: error[{}]: {}", d.code, d.message),
-                (None, _) => format!("{base}: error[{}]: {}", d.code, d.message),
-            };
-            if let Some(h) = &d.help {
-                text.push_str("\nhelp: ");
-                text.push_str(h);
-            }
-            syn::Error::new(span, text).into_compile_error()
-        });
+        .map(|d| syn::Error::new(span, describe(rel, checked, d)).into_compile_error());
     let fallback = flagc::codegen::fallback(&checked.sources, rel, static_mode);
     quote! { #(#messages)* #fallback }
+}
+
+/// `dir/file:line:col: message [CODE]`, the offending line with the place underlined, and
+/// the help, in the shape of rustc's own messages.
+fn describe(rel: &str, checked: &flagc::Checked, d: &flagc::Diagnostic) -> String {
+    let base = rel.trim_end_matches('/');
+    let file = d.file.as_deref().and_then(|f| checked.sources.get(f));
+    let mut text = match (&d.file, checked.sources.position(d)) {
+        (Some(name), Some(p)) => format!(
+            "{base}/{name}:{}:{}: {} [{}]",
+            p.line, p.column, d.message, d.code
+        ),
+        (Some(name), None) => format!("{base}/{name}: {} [{}]", d.message, d.code),
+        (None, _) => format!("{base}: {} [{}]", d.message, d.code),
+    };
+    if let (Some(file), Some(p)) = (file, checked.sources.position(d)) {
+        let line = file.line_text(p.line);
+        let number = p.line.to_string();
+        let pad = " ".repeat(number.len());
+        let width = line.chars().count();
+        let start = p.column.saturating_sub(1).min(width);
+        let end = if p.end_line == p.line {
+            p.end_column.saturating_sub(1).min(width)
+        } else {
+            width
+        };
+        let marks = "^".repeat(end.saturating_sub(start).max(1));
+        text.push_str(&format!(
+            "\n{pad} |\n{number} | {line}\n{pad} | {}{marks}",
+            " ".repeat(start)
+        ));
+    }
+    if let Some(h) = &d.help {
+        text.push_str("\n= help: ");
+        text.push_str(h);
+    }
+    text
 }
