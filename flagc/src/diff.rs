@@ -1406,8 +1406,10 @@ impl FlagCx<'_, '_> {
             e.text = format!("no longer: {}", e.text);
             out.push(e);
         }
-        // Precedence: a rule that now comes before rules it used to follow.
-        let seq: Vec<usize> = both.iter().map(|p| p.0).collect();
+        // Precedence: a rule that now comes before rules it used to follow. The rules that
+        // keep their relative order are a longest increasing run, as in `rule_changes`.
+        both.sort_unstable();
+        let seq: Vec<usize> = both.iter().map(|p| p.1).collect();
         let keep: BTreeSet<usize> = longest_increasing(&seq).into_iter().collect();
         for (k, &(i, j)) in both.iter().enumerate() {
             if keep.contains(&k) {
@@ -1508,6 +1510,8 @@ fn describe(m: &Manifest, f: &Flag, b: &Behaviour, is_new: bool) -> Vec<EffectCh
     let place = |mut e: EffectChange| {
         if !is_new {
             e.before = e.after.take();
+            let sep = if e.kind == "constant" { " " } else { ": " };
+            e.text = format!("was{sep}{}", e.text);
         }
         e
     };
@@ -2130,5 +2134,107 @@ impl Evaluator {
             .as_ref()?;
         let i = program.flag_index(key)?;
         program.flags.get(i).map(Behaviour::of)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs() -> Vec<(String, Vec<String>)> {
+        vec![
+            (
+                "env".into(),
+                vec!["development".into(), "staging".into(), "production".into()],
+            ),
+            ("region".into(), vec!["eu".into(), "us".into()]),
+        ]
+    }
+
+    #[test]
+    fn combinations_are_named_as_people_would() {
+        let a = attrs();
+        let all = product(&a);
+        assert_eq!(all.len(), 6);
+        assert_eq!(combo_label(&a, &all, 6), "everywhere");
+        assert_eq!(
+            combo_label(&a, &[vec![2, 0], vec![2, 1]], 6),
+            "production",
+            "a region that does not matter is left out"
+        );
+        assert_eq!(
+            combo_label(&a, &[vec![0, 0], vec![0, 1], vec![1, 0], vec![1, 1]], 6),
+            "development, staging"
+        );
+        assert_eq!(combo_label(&a, &[vec![2, 0]], 6), "production / eu");
+        assert_eq!(
+            combo_label(&a, &[vec![0, 0], vec![2, 1]], 6),
+            "development/eu, production/us"
+        );
+    }
+
+    #[test]
+    fn longest_increasing_keeps_the_most_rules_in_place() {
+        assert_eq!(longest_increasing(&[0, 1, 2]), [0, 1, 2]);
+        assert_eq!(longest_increasing(&[1, 0]), [0]);
+        assert_eq!(longest_increasing(&[2, 0, 1]), [1, 2]);
+        assert!(longest_increasing(&[]).is_empty());
+    }
+
+    fn bool_flag() -> Flag {
+        Flag {
+            key: "f".into(),
+            description: String::new(),
+            owner: String::new(),
+            expires: None,
+            permanent: true,
+            ty: FlagType::Bool,
+            default: FlagValue::Bool(false),
+            salt: "f".into(),
+            rules: Vec::new(),
+            loc: Default::default(),
+        }
+    }
+
+    fn rollout(weights: &[u32]) -> Outcome {
+        Outcome::Rollout(crate::model::Rollout {
+            by: 0,
+            weights: weights.to_vec(),
+        })
+    }
+
+    #[test]
+    fn moves_are_exact_with_the_same_buckets_and_expected_otherwise() {
+        let f = bool_flag();
+        let m = moves(
+            &f,
+            &rollout(&[25_000, 75_000]),
+            &f,
+            &rollout(&[50_000, 50_000]),
+            true,
+        );
+        assert_eq!(m.len(), 1);
+        assert_eq!(
+            (m[0].from.as_str(), m[0].to.as_str(), m[0].weight),
+            ("false", "true", 25_000)
+        );
+        let m = moves(
+            &f,
+            &Outcome::Value(FlagValue::Bool(true)),
+            &f,
+            &rollout(&[10_000, 90_000]),
+            true,
+        );
+        assert_eq!((m[0].from.as_str(), m[0].weight), ("true", 90_000));
+        // A new salt: each user lands anywhere; 50 % → 50 % moves half of them, on average.
+        let m = moves(
+            &f,
+            &rollout(&[50_000, 50_000]),
+            &f,
+            &rollout(&[50_000, 50_000]),
+            false,
+        );
+        let total: u32 = m.iter().map(|m| m.weight).sum();
+        assert_eq!(total, 50_000);
     }
 }

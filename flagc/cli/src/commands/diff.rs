@@ -454,7 +454,7 @@ fn md(text: &str) -> String {
             _ if code => out.push(c),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '*' | '_' | '[' | ']' | '\\' | '#' | '~' => {
+            '*' | '_' | '[' | ']' | '\\' | '~' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -526,7 +526,8 @@ pub fn markdown(d: &Diff, dir: &Path) -> String {
     if !d.summary.differences {
         return out;
     }
-    let risks: Vec<_> = d.risks().collect();
+    let mut risks: Vec<_> = d.risks().collect();
+    risks.sort_by_key(|(_, r)| std::cmp::Reverse(r.level));
     if !risks.is_empty() {
         out.push_str("\n> [!WARNING]\n");
         for (key, r) in &risks {
@@ -571,11 +572,12 @@ pub fn markdown(d: &Diff, dir: &Path) -> String {
         }
     }
     for (n, f) in d.flags.iter().enumerate() {
-        let mut section = String::new();
-        let _ = write!(section, "\n#### `{}` — {}", f.key, f.change.as_str());
+        // Blocks separated by blank lines: heading, where, description, list, table.
+        let mut blocks: Vec<String> = Vec::new();
+        let mut heading = format!("#### `{}` — {}", f.key, f.change.as_str());
         if let Some(from) = &f.renamed_from {
             let _ = write!(
-                section,
+                heading,
                 " from `{from}` ({})",
                 if f.buckets_preserved == Some(true) {
                     "buckets preserved"
@@ -584,37 +586,42 @@ pub fn markdown(d: &Diff, dir: &Path) -> String {
                 }
             );
         }
-        let _ = write!(section, "\n\n{} · owner {}", md(&place(f)), md(&f.owner));
+        blocks.push(heading);
+        let mut place_line = format!("{} · owner {}", md(&place(f)), md(&f.owner));
         if f.change == Change::Added {
             let expiry = match &f.expires {
                 Some(d) => format!("expires {d}"),
                 None => "permanent".to_owned(),
             };
-            let _ = write!(
-                section,
-                " · {} · {expiry}\n\n> {}",
-                f.ty,
-                md(first_line(&f.description))
-            );
+            let _ = write!(place_line, " · {} · {expiry}", f.ty);
         }
-        section.push_str("\n\n");
+        blocks.push(place_line);
+        if f.change == Change::Added {
+            blocks.push(format!("> {}", md(first_line(&f.description))));
+        }
+        let mut list = String::new();
         for c in &f.fields {
-            let _ = writeln!(section, "- {}", md(&c.text));
+            let _ = writeln!(list, "- {}", md(&c.text));
         }
         if !f.segments.is_empty() {
             let segs: Vec<String> = f.segments.iter().map(|s| format!("`{s}`")).collect();
-            let _ = writeln!(section, "- through changed segment {}", segs.join(", "));
+            let _ = writeln!(list, "- through changed segment {}", segs.join(", "));
         }
         for r in &f.rules {
-            let _ = writeln!(section, "- {}", md(&r.text));
+            let _ = writeln!(list, "- {}", md(&r.text));
+        }
+        if !list.is_empty() {
+            blocks.push(list.trim_end().to_owned());
         }
         if !f.effects.is_empty() {
-            section.push_str("\n| Where | What changes for users |\n|---|---|\n");
+            let mut table = String::from("| Where | What changes for users |\n|---|---|");
             for e in &f.effects {
                 let changes: Vec<String> = e.changes.iter().map(|c| md(&c.text)).collect();
-                let _ = writeln!(section, "| {} | {} |", md(&e.label), changes.join("<br>"));
+                let _ = write!(table, "\n| {} | {} |", md(&e.label), changes.join("<br>"));
             }
+            blocks.push(table);
         }
+        let section = format!("\n{}\n", blocks.join("\n\n"));
         if out.len() + section.len() > MARKDOWN_BUDGET {
             let _ = writeln!(
                 out,
