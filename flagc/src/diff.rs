@@ -2012,7 +2012,7 @@ fn rule_changes(
 // ---- static combinations ------------------------------------------------------------
 
 /// Every combination of value indices, lexicographically.
-fn product(attrs: &[(String, Vec<String>)]) -> Vec<Vec<usize>> {
+pub(crate) fn product(attrs: &[(String, Vec<String>)]) -> Vec<Vec<usize>> {
     let mut out = vec![Vec::new()];
     for (_, values) in attrs {
         let mut next = Vec::with_capacity(out.len() * values.len());
@@ -2030,7 +2030,11 @@ fn product(attrs: &[(String, Vec<String>)]) -> Vec<Vec<usize>> {
 
 /// How people name a group of combinations: `everywhere`, `production`,
 /// `development, staging`, `production/eu`, …
-fn combo_label(attrs: &[(String, Vec<String>)], combos: &[Vec<usize>], total: usize) -> String {
+pub(crate) fn combo_label(
+    attrs: &[(String, Vec<String>)],
+    combos: &[Vec<usize>],
+    total: usize,
+) -> String {
     if combos.len() == total {
         return "everywhere".to_owned();
     }

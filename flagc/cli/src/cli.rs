@@ -35,6 +35,8 @@ pub enum Command {
     Eval(commands::eval::Args),
     /// What a flag change does for users, compared with a git revision (text, Markdown, JSON)
     Diff(commands::diff::Args),
+    /// Flag debt: expired, soon-to-expire and constant flags, with owner and place
+    Stale(commands::stale::Args),
     /// Create a flag directory with a starter manifest, flag file and editor schemas
     Init(commands::init::Args),
     /// Write a flagd flag-definition document that evaluates exactly as flagc does

@@ -7,6 +7,7 @@ pub mod export;
 pub mod generate;
 pub mod import;
 pub mod init;
+pub mod stale;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ pub fn run(command: Command) -> Exit {
         Command::Check(args) => check::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Stale(args) => stale::run(&args),
         Command::Init(args) => init::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Import(args) => import::run(&args),
