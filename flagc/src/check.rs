@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::CheckOptions;
 use crate::diag::{Code, Diagnostic, Diagnostics, Severity, did_you_mean};
@@ -47,35 +48,48 @@ pub fn today_utc() -> Date {
 
 /// Checks every file and builds the model. Returns `None` when the model could not be built
 /// (there are then errors in `diags`).
+///
+/// Files are parsed and validated in parallel, and so are the flags once the manifest and the
+/// uniqueness of keys are known: all of that is per file. Diagnostics come out in the same
+/// (sorted) order whatever the number of threads.
 pub fn check(sources: &Sources, options: &CheckOptions, diags: &mut Diagnostics) -> Option<Model> {
     let errors_before = diags.error_count();
+
+    let parsed: Vec<ParsedFile> = par_map(
+        &sources.files,
+        |f| f.text.len(),
+        |f| {
+            let mut d = Diagnostics::new();
+            let p = parse_file(&f.path, &f.text, &mut d);
+            // A partial tree would only produce follow-on noise.
+            if !p.had_errors {
+                let kind = if p.path == crate::source::MANIFEST {
+                    FileKind::Manifest
+                } else {
+                    FileKind::Flags
+                };
+                schema::validate(kind, &p, &mut d);
+            }
+            (p, d)
+        },
+    )
+    .into_iter()
+    .map(|(p, d)| {
+        diags.extend(d);
+        p
+    })
+    .collect();
+
     let mut cx = Checker {
-        diags,
+        diags: Diagnostics::new(),
         skipped: Vec::new(),
         today: options.today.unwrap_or_else(today_utc),
         options,
         opaque: false,
         broken: HashSet::new(),
         rollout_by_broken: false,
+        static_types: Arc::new([]),
     };
-
-    let parsed: Vec<ParsedFile> = sources
-        .files
-        .iter()
-        .map(|f| parse_file(&f.path, &f.text, cx.diags))
-        .collect();
-    for p in &parsed {
-        if p.had_errors {
-            continue; // a partial tree would only produce follow-on noise
-        }
-        let kind = if p.path == crate::source::MANIFEST {
-            FileKind::Manifest
-        } else {
-            FileKind::Flags
-        };
-        schema::validate(kind, p, cx.diags);
-    }
-
     // Flags are checked even when the manifest is broken or missing, so that one run reports
     // every problem: names the manifest fails to declare properly are then not reported as
     // unknown (see `Checker::unresolvable`).
@@ -88,12 +102,14 @@ pub fn check(sources: &Sources, options: &CheckOptions, diags: &mut Diagnostics)
         }
     };
 
-    let mut flags = Vec::new();
-    let mut seen: HashMap<String, Loc> = HashMap::new();
-    for p in parsed.iter().filter(|p| p.path != crate::source::MANIFEST) {
-        if p.had_errors {
-            continue;
-        }
+    // Keys are unique across files, the first definition (in path order) winning: decided
+    // before the flags are checked, so that a duplicate is reported once, at the second.
+    let mut seen: HashMap<&str, (&str, Range<usize>)> = HashMap::new();
+    let mut jobs: Vec<(&ParsedFile, Vec<usize>)> = Vec::new();
+    for p in parsed
+        .iter()
+        .filter(|p| p.path != crate::source::MANIFEST && !p.had_errors)
+    {
         let table = p.root.as_table().unwrap_or_default();
         if table.is_empty() {
             cx.diags.push(
@@ -102,30 +118,50 @@ pub fn check(sources: &Sources, options: &CheckOptions, diags: &mut Diagnostics)
             );
             continue;
         }
-        for (key, node) in table {
-            let loc = Loc {
-                file: p.path.clone(),
-                span: key.span.clone(),
-            };
-            if let Some(first) = seen.get(&key.name) {
+        let mut firsts = Vec::with_capacity(table.len());
+        for (i, (key, _)) in table.iter().enumerate() {
+            if let Some((file, span)) = seen.get(key.name.as_str()) {
                 cx.diags.push(
                     Diagnostic::error(Code::DuplicateFlag, &p.path, key.span.clone(), format!("flag `{}` is defined twice", key.name))
-                        .with_label(&first.file, first.span.clone(), "first defined here")
+                        .with_label(file, span.clone(), "first defined here")
                         .with_help("flag keys are unique across the whole flag directory; rename or remove one"),
                 );
                 continue;
             }
-            seen.insert(key.name.clone(), loc);
+            seen.insert(&key.name, (&p.path, key.span.clone()));
             cx.reserved_name(&p.path, key, "flag key");
-            if let Some(flag) = cx.flag(&manifest, &p.path, key, node) {
-                flags.push(flag);
-            }
+            firsts.push(i);
         }
+        jobs.push((p, firsts));
     }
 
-    if cx.diags.error_count() == errors_before {
+    let checked = par_map(
+        &jobs,
+        |(p, _)| p.root.span.len(),
+        |(p, firsts)| {
+            let mut w = cx.worker();
+            let table = p.root.as_table().unwrap_or_default();
+            let flags: Vec<Flag> = firsts
+                .iter()
+                .filter_map(|&i| {
+                    let (key, node) = &table[i];
+                    w.flag(&manifest, &p.path, key, node)
+                })
+                .collect();
+            (flags, w.diags, w.skipped)
+        },
+    );
+    let mut flags = Vec::new();
+    for (f, d, skipped) in checked {
+        flags.extend(f);
+        cx.diags.extend(d);
+        cx.skipped.extend(skipped);
+    }
+
+    diags.extend(std::mem::take(&mut cx.diags));
+    if diags.error_count() == errors_before {
         for (file, span, what) in std::mem::take(&mut cx.skipped) {
-            cx.diags.push(Diagnostic::error(
+            diags.push(Diagnostic::error(
                 Code::InvalidValue,
                 &file,
                 span,
@@ -133,19 +169,64 @@ pub fn check(sources: &Sources, options: &CheckOptions, diags: &mut Diagnostics)
             ));
         }
     }
-    if !manifest_ok || cx.diags.error_count() > errors_before {
+    if !manifest_ok || diags.error_count() > errors_before {
         return None;
     }
     flags.sort_by(|a, b| a.key.cmp(&b.key));
     Some(Model { manifest, flags })
 }
 
-struct Checker<'d> {
-    diags: &'d mut Diagnostics,
+/// Below this many bytes of input, threads cost more than they save.
+const PARALLEL_MIN_BYTES: usize = 64 * 1024;
+
+/// `items.iter().map(f)`, on all cores when the items weigh enough. Threads take the next item
+/// as they become free, so one big file does not hold up the others; results keep the order
+/// of the items.
+fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    weight: impl Fn(&T) -> usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let total: usize = items.iter().map(weight).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(items.len());
+    if threads <= 1 || total < PARALLEL_MIN_BYTES {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut out = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return out;
+            };
+            out.push((i, f(item)));
+        }
+    };
+    let mut results: Vec<(usize, R)> = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for h in helpers {
+            match h.join() {
+                Ok(part) => all.extend(part),
+                // A bug in a check: fail as the single-threaded pipeline would.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all
+    });
+    results.sort_unstable_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+struct Checker<'o> {
+    diags: Diagnostics,
     /// Nodes skipped as structurally invalid (the schema's to report): file, span, what.
     skipped: Vec<(String, Range<usize>, &'static str)>,
     today: Date,
-    options: &'d CheckOptions,
+    options: &'o CheckOptions,
     /// The manifest is missing or not valid TOML: no name can be resolved, and none is
     /// reported as unknown.
     opaque: bool,
@@ -154,6 +235,24 @@ struct Checker<'d> {
     broken: HashSet<String>,
     /// `[rollout] by` is set but invalid (reported there).
     rollout_by_broken: bool,
+    /// The static attributes' types, by index (the manifest holds only their values).
+    static_types: Arc<[AttrType]>,
+}
+
+impl<'o> Checker<'o> {
+    /// A checker with what the manifest taught this one, and nothing reported yet.
+    fn worker(&self) -> Checker<'o> {
+        Checker {
+            diags: Diagnostics::new(),
+            skipped: Vec::new(),
+            today: self.today,
+            options: self.options,
+            opaque: self.opaque,
+            broken: self.broken.clone(),
+            rollout_by_broken: self.rollout_by_broken,
+            static_types: Arc::clone(&self.static_types),
+        }
+    }
 }
 
 impl Checker<'_> {
@@ -242,6 +341,11 @@ impl Checker<'_> {
                 });
             }
         }
+        self.static_types = m
+            .statics
+            .iter()
+            .map(|s| AttrType::Enum(s.values.clone()))
+            .collect();
         if let Some(table) = p.root.get("context").and_then(Node::as_table) {
             for (key, node) in table {
                 ok &= self.attr_name(file, key, &mut names);
@@ -584,14 +688,18 @@ impl Checker<'_> {
     }
 
     fn ops(&mut self, m: &Manifest, file: &str, attr: AttrRef, node: &Node) -> Option<Vec<Op>> {
-        let ty = m.attr_type(attr);
-        let name = m.attr_name(attr).to_owned();
+        let statics = Arc::clone(&self.static_types);
+        let ty = match attr {
+            AttrRef::Static(i) => &statics[i],
+            AttrRef::Context(i) => &m.context[i].ty,
+        };
+        let name = m.attr_name(attr);
         match &node.kind {
             NodeKind::Table(ops) => {
                 let mut out = Vec::with_capacity(ops.len());
                 let mut ok = true;
                 for (op, v) in ops {
-                    match self.op(file, &name, &ty, op, v) {
+                    match self.op(file, name, ty, op, v) {
                         Some(o) => out.push(o),
                         None => ok = false,
                     }
@@ -601,8 +709,8 @@ impl Checker<'_> {
                 }
                 ok.then_some(out)
             }
-            NodeKind::Array(items) => Some(vec![Op::In(self.lits(file, &name, &ty, items)?)]),
-            _ => Some(vec![Op::In(vec![self.lit(file, &name, &ty, node)?])]),
+            NodeKind::Array(items) => Some(vec![Op::In(self.lits(file, name, ty, items)?)]),
+            _ => Some(vec![Op::In(vec![self.lit(file, name, ty, node)?])]),
         }
     }
 

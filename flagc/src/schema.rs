@@ -35,7 +35,7 @@ pub enum FileKind {
 
 struct Compiled {
     document: Value,
-    validator: Validator,
+    validator: Validator<tree::Tree>,
 }
 
 fn compiled(kind: FileKind) -> &'static Compiled {
@@ -51,7 +51,10 @@ fn compiled(kind: FileKind) -> &'static Compiled {
         #[allow(clippy::expect_used)]
         let document: Value = serde_json::from_str(text).expect("committed schema is valid JSON");
         #[allow(clippy::expect_used)]
-        let validator = jsonschema::draft7::new(&document).expect("committed schema compiles");
+        let validator = jsonschema::options_for::<tree::Tree>()
+            .with_draft(jsonschema::Draft::Draft7)
+            .build(&document)
+            .expect("committed schema compiles");
         Compiled {
             document,
             validator,
@@ -62,12 +65,13 @@ fn compiled(kind: FileKind) -> &'static Compiled {
 /// Validates one parsed file against its schema, reporting each error at its place.
 pub fn validate(kind: FileKind, file: &ParsedFile, diags: &mut Diagnostics) {
     let schema = compiled(kind);
-    let instance = file.root.to_json();
-    if schema.validator.is_valid(&instance) {
+    // The parsed tree is validated as it is, without building a JSON copy of it.
+    let instance = tree::NodeRef::Tree(&file.root);
+    if schema.validator.is_valid(instance.clone()) {
         return; // the common case, and much cheaper than collecting errors
     }
     let mut found = Vec::new();
-    for error in schema.validator.iter_errors(&instance) {
+    for error in schema.validator.iter_errors(instance) {
         let path: Vec<String> = error
             .instance_path()
             .segments()
@@ -84,11 +88,7 @@ pub fn validate(kind: FileKind, file: &ParsedFile, diags: &mut Diagnostics) {
             key_span: key.map(|k| k.span.clone()),
             annotations: keyword_parent,
         };
-        found.extend(map_error(
-            &ctx,
-            error.kind(),
-            &instance_at(&instance, &path),
-        ));
+        found.extend(map_error(&ctx, error.kind(), &node.to_json()));
     }
     // A misspelled required field is one mistake, not two: `descripton` is reported as an
     // unknown field that suggests `description`, and the missing `description` is not.
@@ -535,24 +535,6 @@ fn raw_value(v: &Value) -> String {
     }
 }
 
-fn instance_at(root: &Value, path: &[String]) -> Value {
-    let mut v = root;
-    for seg in path {
-        v = match v {
-            Value::Object(o) => match o.get(seg) {
-                Some(x) => x,
-                None => return Value::Null,
-            },
-            Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get(i)) {
-                Some(x) => x,
-                None => return Value::Null,
-            },
-            _ => return Value::Null,
-        };
-    }
-    v.clone()
-}
-
 /// The schema object that holds the keyword at `pointer` (its parent).
 fn parent_node<'a>(document: &'a Value, pointer: &str) -> Option<&'a Value> {
     let parent = pointer.rsplit_once('/').map_or("", |(p, _)| p);
@@ -579,6 +561,270 @@ fn to_snake_case(name: &str) -> Option<String> {
     }
     let out = out.trim_matches('_').to_owned();
     (!out.is_empty() && out.starts_with(|c: char| c.is_ascii_lowercase())).then_some(out)
+}
+
+/// The parsed tree as jsonschema's JSON representation, so that files are validated without a
+/// JSON copy (building and dropping one cost more than the validation itself). It presents the
+/// tree exactly as [`Node::to_json`] converts it: datetimes, NaN and infinities as strings,
+/// integers beyond 64 bits as the largest float.
+mod tree {
+    use std::borrow::Cow;
+
+    use jsonschema::json::{self, JsonNumber, NodeIdentity};
+    use jsonschema::types::JsonType;
+    use serde_json::Value;
+
+    use crate::parse::{Key, Node, NodeKind};
+
+    /// The representation.
+    pub struct Tree;
+
+    impl json::Json for Tree {
+        type Node<'a> = NodeRef<'a>;
+        type PreparedKey = Box<str>;
+        type StringBuffer = ();
+        // Tables are short vectors searched linearly: walking the members beats looking
+        // several keys up one by one.
+        const KEYS_PER_LOOKUP: usize = 4;
+
+        fn prepare_key(key: &str) -> Box<str> {
+            key.into()
+        }
+
+        fn with_string_node<T>(_: &mut (), string: &str, f: impl FnOnce(NodeRef<'_>) -> T) -> T {
+            f(NodeRef::Name(string))
+        }
+    }
+
+    /// A node of the tree, or a bare string (a property name being validated).
+    #[derive(Debug, Clone)]
+    pub enum NodeRef<'a> {
+        Tree(&'a Node),
+        Name(&'a str),
+    }
+
+    /// A number as the JSON copy would hold it.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Number {
+        Int(i64),
+        Float(f64),
+    }
+
+    impl NodeRef<'_> {
+        fn kind(&self) -> Option<&NodeKind> {
+            match self {
+                NodeRef::Tree(n) => Some(&n.kind),
+                NodeRef::Name(_) => None,
+            }
+        }
+    }
+
+    impl<'a> json::Node<'a, Tree> for NodeRef<'a> {
+        type Object = Table<'a>;
+        type Array = Items<'a>;
+        type Number = Number;
+
+        fn as_object(&self) -> Option<Table<'a>> {
+            match self {
+                NodeRef::Tree(Node {
+                    kind: NodeKind::Table(t),
+                    ..
+                }) => Some(Table(t)),
+                _ => None,
+            }
+        }
+
+        fn as_array(&self) -> Option<Items<'a>> {
+            match self {
+                NodeRef::Tree(Node {
+                    kind: NodeKind::Array(a),
+                    ..
+                }) => Some(Items(a)),
+                _ => None,
+            }
+        }
+
+        fn as_string(&self) -> Option<Cow<'a, str>> {
+            match self {
+                NodeRef::Name(s) => Some(Cow::Borrowed(s)),
+                NodeRef::Tree(n) => match &n.kind {
+                    NodeKind::Str(s) => Some(Cow::Borrowed(s)),
+                    NodeKind::Datetime(d) => Some(Cow::Owned(d.to_string())),
+                    NodeKind::Float(f, text) if !f.is_finite() => Some(Cow::Borrowed(text)),
+                    _ => None,
+                },
+            }
+        }
+
+        fn as_number(&self) -> Option<Number> {
+            match self.kind()? {
+                NodeKind::Int(Some(i)) => Some(Number::Int(*i)),
+                NodeKind::Int(None) => Some(Number::Float(f64::MAX)),
+                NodeKind::Float(f, _) if f.is_finite() => Some(Number::Float(*f)),
+                _ => None,
+            }
+        }
+
+        fn as_boolean(&self) -> Option<bool> {
+            match self.kind()? {
+                NodeKind::Bool(b) => Some(*b),
+                _ => None,
+            }
+        }
+
+        fn is_null(&self) -> bool {
+            false // TOML has no null
+        }
+
+        fn json_type(&self) -> JsonType {
+            match self.kind() {
+                None | Some(NodeKind::Str(_) | NodeKind::Datetime(_)) => JsonType::String,
+                Some(NodeKind::Float(f, _)) if !f.is_finite() => JsonType::String,
+                Some(NodeKind::Int(_) | NodeKind::Float(..)) => JsonType::Number,
+                Some(NodeKind::Bool(_)) => JsonType::Boolean,
+                Some(NodeKind::Array(_)) => JsonType::Array,
+                Some(NodeKind::Table(_)) => JsonType::Object,
+            }
+        }
+
+        fn equals_value(&self, expected: &Value) -> bool {
+            // `const` and `enum` compare scalars; only other shapes need the JSON copy.
+            match (self, expected) {
+                (NodeRef::Name(s), Value::String(e)) => s == e,
+                (
+                    NodeRef::Tree(Node {
+                        kind: NodeKind::Str(s),
+                        ..
+                    }),
+                    Value::String(e),
+                ) => s == e,
+                (
+                    NodeRef::Tree(Node {
+                        kind: NodeKind::Bool(b),
+                        ..
+                    }),
+                    Value::Bool(e),
+                ) => b == e,
+                _ => json::cmp::equal(&self.to_value(), expected),
+            }
+        }
+
+        fn to_value(&self) -> Cow<'a, Value> {
+            Cow::Owned(match self {
+                NodeRef::Tree(n) => n.to_json(),
+                NodeRef::Name(s) => Value::String((*s).to_owned()),
+            })
+        }
+
+        fn identity(&self) -> Option<NodeIdentity> {
+            Some(match self {
+                NodeRef::Tree(n) => NodeIdentity::new(std::ptr::from_ref::<Node>(n) as usize),
+                NodeRef::Name(s) => NodeIdentity::tagged(s.as_ptr() as usize, 1),
+            })
+        }
+    }
+
+    impl JsonNumber for Number {
+        fn as_u64(&self) -> Option<u64> {
+            match *self {
+                Number::Int(i) => u64::try_from(i).ok(),
+                Number::Float(_) => None,
+            }
+        }
+
+        fn as_i64(&self) -> Option<i64> {
+            match *self {
+                Number::Int(i) => Some(i),
+                Number::Float(_) => None,
+            }
+        }
+
+        fn as_f64(&self) -> Option<f64> {
+            Some(match *self {
+                Number::Int(i) => i as f64,
+                Number::Float(f) => f,
+            })
+        }
+
+        fn as_str(&self) -> Cow<'_, str> {
+            Cow::Owned(self.to_number().to_string())
+        }
+
+        fn to_number(&self) -> Cow<'_, serde_json::Number> {
+            Cow::Owned(match *self {
+                Number::Int(i) => i.into(),
+                // Only finite floats are numbers here.
+                Number::Float(f) => {
+                    serde_json::Number::from_f64(f).unwrap_or_else(|| serde_json::Number::from(0))
+                }
+            })
+        }
+
+        fn is_integer(&self) -> bool {
+            // As serde_json's `Number::from_f64` would keep it: a float is never an integer.
+            matches!(self, Number::Int(_))
+        }
+
+        fn is_written_as_integer(&self) -> bool {
+            matches!(self, Number::Int(_))
+        }
+    }
+
+    /// A table's entries.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Table<'a>(&'a [(Key, Node)]);
+
+    impl<'a> json::Object<'a, Tree> for Table<'a> {
+        type Node = NodeRef<'a>;
+        type MemberName = &'a str;
+        type MembersIter = Members<'a>;
+
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+
+        fn get(&self, key: &Box<str>) -> Option<NodeRef<'a>> {
+            self.0
+                .iter()
+                .find(|(k, _)| *k.name == **key)
+                .map(|(_, v)| NodeRef::Tree(v))
+        }
+
+        fn members(&self) -> Self::MembersIter {
+            Members(self.0.iter())
+        }
+    }
+
+    /// A table's entries as names and nodes.
+    #[derive(Debug, Clone)]
+    pub struct Members<'a>(std::slice::Iter<'a, (Key, Node)>);
+
+    impl<'a> Iterator for Members<'a> {
+        type Item = (&'a str, NodeRef<'a>);
+
+        fn next(&mut self) -> Option<Self::Item> {
+            self.0
+                .next()
+                .map(|(k, v)| (k.name.as_str(), NodeRef::Tree(v)))
+        }
+    }
+
+    /// An array's elements.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Items<'a>(&'a [Node]);
+
+    impl<'a> json::Array<'a, Tree> for Items<'a> {
+        type Node = NodeRef<'a>;
+        type ElementsIter = std::iter::Map<std::slice::Iter<'a, Node>, fn(&'a Node) -> NodeRef<'a>>;
+
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+
+        fn elements(&self) -> Self::ElementsIter {
+            self.0.iter().map(NodeRef::Tree)
+        }
+    }
 }
 
 #[cfg(test)]
