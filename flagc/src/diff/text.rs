@@ -158,6 +158,14 @@ pub fn condition(manifest: &Manifest, c: &Condition, canonical: bool) -> String 
                 .collect();
             if canonical {
                 parts.sort();
+                return parts.join(" and ");
+            }
+            // `app_version >= 4.1.0 and < 5.0.0`: the attribute is named once.
+            let prefix = format!("{} ", attr_name(manifest, *attr));
+            for p in parts.iter_mut().skip(1) {
+                if let Some(rest) = p.strip_prefix(&prefix) {
+                    *p = rest.to_owned();
+                }
             }
             parts.join(" and ")
         }

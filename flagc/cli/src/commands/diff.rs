@@ -276,6 +276,17 @@ fn short(commit: &str) -> &str {
     commit.get(..7).unwrap_or(commit)
 }
 
+/// `main (1a2b3c4)`, or just `1a2b3c4` when the revision is a hash already.
+fn revision(base: &Base, quote: &str) -> String {
+    let commit = short(&base.commit);
+    let is_hash = base.rev.len() >= 4 && base.commit.starts_with(&base.rev.to_ascii_lowercase());
+    if is_hash {
+        format!("{quote}{commit}{quote}")
+    } else {
+        format!("{quote}{}{quote} ({quote}{commit}{quote})", base.rev)
+    }
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -342,10 +353,9 @@ pub fn human(d: &Diff, dir: &Path) -> String {
     if let Some(base) = &d.base {
         let _ = writeln!(
             out,
-            "flagc diff: {} at {} ({}) → working tree{}",
+            "flagc diff: {} at {} → working tree{}",
             dir.display(),
-            base.rev,
-            short(&base.commit),
+            revision(base, ""),
             if base.has_flags {
                 ""
             } else {
@@ -511,12 +521,7 @@ pub fn markdown(d: &Diff, dir: &Path) -> String {
     let _ = writeln!(out, "### Flag changes in `{}`", dir.display());
     out.push('\n');
     if let Some(base) = &d.base {
-        let _ = write!(
-            out,
-            "Compared with `{}` (`{}`)",
-            base.rev,
-            short(&base.commit)
-        );
+        let _ = write!(out, "Compared with {}", revision(base, "`"));
         if !base.has_flags {
             out.push_str(", which has no flag directory");
         }
