@@ -756,3 +756,40 @@ fn markdown_comment() {
     let text = stdout(&out).replace(&base, "<commit>");
     insta::assert_snapshot!("human", text);
 }
+
+#[test]
+fn a_deleted_flag_directory_shows_everything_removed() {
+    let repo = base();
+    repo.git(&["tag", "v1"]);
+    fs::remove_dir_all(repo.path().join("flags")).expect("rm -r flags");
+    let d = repo.diff_json("v1");
+    assert_eq!(d["summary"]["removed"], 4);
+    assert_eq!(
+        d["summary"]["breaking"], 9,
+        "4 flags, 1 static and 4 context attributes"
+    );
+    assert!(
+        d["manifest"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["kind"] == "static_removed")),
+        "{:#}",
+        d["manifest"]
+    );
+
+    let short = repo.git(&["rev-parse", "--short", "HEAD"]);
+    let out = repo.flagc(&["diff", &short]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with(&format!("flagc diff: flags at {short} → working tree")),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = repo.flagc(&["diff", "v1", "elsewhere"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("neither in the working tree nor at `v1`"),
+        "{}",
+        stderr(&out)
+    );
+}
