@@ -17,6 +17,10 @@ pub struct Args {
     /// Overwrite files that already exist
     #[arg(long)]
     pub force: bool,
+    /// Do not write `build.rs` next to DIR in a crate root (it makes cargo re-expand
+    /// `flags!` when a flag file is added; it is only written when absent)
+    #[arg(long)]
+    pub no_build_rs: bool,
 }
 
 const FLAGS_SCHEMA: &str = include_str!("../../../../schema/flags.schema.json");
@@ -149,8 +153,49 @@ pub fn run(args: &Args) -> Exit {
         };
         println!("{verb} {}", path.display());
     }
+    if !args.no_build_rs {
+        build_script(dir);
+    }
     println!("\nnext: {}", command_line("check", dir));
     Exit::Ok
+}
+
+/// When DIR's parent is a crate root without a build script, writes one that makes cargo
+/// re-expand `flags!` when a flag file is added (edits and deletions are tracked by the
+/// expansion itself); with a build script already there, says what to add to it.
+fn build_script(dir: &Path) {
+    let parent = match dir.parent() {
+        Some(p) if p.as_os_str().is_empty() => Path::new("."),
+        Some(p) => p,
+        None => return,
+    };
+    let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
+        return;
+    };
+    if !parent.join("Cargo.toml").is_file() {
+        return;
+    }
+    let line = format!("println!(\"cargo:rerun-if-changed={name}\");");
+    let path = parent.join("build.rs");
+    if path.symlink_metadata().is_ok() {
+        let has_it = fs::read_to_string(&path).is_ok_and(|t| t.contains(&line));
+        if !has_it {
+            println!(
+                "note: add `{line}` to `{}` so that cargo re-expands `flags!` when a flag file is added",
+                path.display()
+            );
+        }
+        return;
+    }
+    let text = format!(
+        "// Re-expand `flags!` when a flag file is added (cargo watches the directory's\n\
+         // entries; edits and deletions are tracked by the macro's expansion).\n\
+         fn main() {{\n    {line}\n}}\n"
+    );
+    match fs::write(&path, text) {
+        Ok(()) => println!("created {}", path.display()),
+        Err(e) => println!("note: cannot write `{}`: {}", path.display(), io_reason(&e)),
+    }
 }
 
 fn write(path: &Path, text: &str) -> std::io::Result<()> {
