@@ -7,12 +7,19 @@
 //! Each scenario is one criterion group with one function per engine; every engine evaluates
 //! the same flag (translated from `bench/flags`) with the same context, built before the
 //! timed loop. Inputs and outputs go through `black_box`.
+//!
+//! The clock is the benchmark thread's CPU time, not wall time: this machine is shared with
+//! other builds (load averages of 8 to 10 on 2 cores are common), and wall time then counts
+//! the time the thread waits for a core, which varies from minute to minute and would skew
+//! engines measured a few minutes apart. `FLAGC_BENCH_CLOCK=wall cargo bench` uses
+//! criterion's usual wall clock instead.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::Criterion;
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use flagc_bench::engines::{Contexts, Documents, Engines};
 use flagc_bench::scenarios::{SCENARIOS, bench_person};
 use flagc_bench::{agreement, ingest, scenario_model};
@@ -35,7 +42,47 @@ macro_rules! typed {
     }};
 }
 
-fn evaluation(c: &mut Criterion, e: &Engines) {
+/// The calling thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), formatted like wall time.
+struct ThreadCpuTime {
+    formatter: WallTime,
+}
+
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `clock_gettime` writes one `timespec` through the pointer, which points to a
+    // live, writable `timespec` for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+    fn start(&self) -> Duration {
+        thread_cpu_time()
+    }
+    fn end(&self, start: Duration) -> Duration {
+        thread_cpu_time().saturating_sub(start)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, d: &Duration) -> f64 {
+        d.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        self.formatter.formatter()
+    }
+}
+
+fn evaluation<M: Measurement>(c: &mut Criterion<M>, e: &Engines) {
     let ctx = Contexts::of(&bench_person());
     for s in SCENARIOS {
         let key = s.key;
@@ -71,7 +118,7 @@ fn evaluation(c: &mut Criterion, e: &Engines) {
     }
 }
 
-fn ingestion(c: &mut Criterion) {
+fn ingestion<M: Measurement>(c: &mut Criterion<M>) {
     let files = ingest::flag_files();
     let docs = ingest::documents(&files);
     let mut g = c.benchmark_group("ingest_10000_flags");
@@ -123,8 +170,23 @@ fn main() {
             std::process::exit(1);
         }
     }
-    let mut c = Criterion::default().configure_from_args();
-    evaluation(&mut c, &engines);
+    if std::env::var("FLAGC_BENCH_CLOCK").is_ok_and(|v| v == "wall") {
+        println!("clock: wall time");
+        run(Criterion::default(), &engines);
+    } else {
+        println!("clock: thread CPU time (FLAGC_BENCH_CLOCK=wall for wall time)");
+        run(
+            Criterion::default().with_measurement(ThreadCpuTime {
+                formatter: WallTime,
+            }),
+            &engines,
+        );
+    }
+}
+
+fn run<M: Measurement>(c: Criterion<M>, engines: &Engines) {
+    let mut c = c.configure_from_args();
+    evaluation(&mut c, engines);
     ingestion(&mut c);
     c.final_summary();
 }
