@@ -30,6 +30,7 @@ pub mod runtime;
 pub mod schema;
 pub mod source;
 pub mod stale;
+pub mod watch;
 
 use std::io;
 use std::path::Path;

@@ -12,28 +12,45 @@
 //! * conditions on attributes the binary does not know never match (the compiler's layout
 //!   mapping).
 //!
+//! On top of the files' snapshot come overrides: typed test overrides
+//! ([`Runtime::set_overrides`]) and the break-glass override file ([`overrides`], read by
+//! [`Runtime::reload_overrides`]). [`Runtime::watch`](crate::watch) keeps both current.
+//! Every reload attempt that changes something (a new snapshot, a rejection, a recovery) is
+//! logged with `tracing` and sent to the listeners of [`Runtime::on_reload`] and
+//! [`Runtime::subscribe`] as a [`ReloadEvent`].
+//!
 //! **Invariant:** readers never block and always see one whole snapshot; an invalid directory
-//! never replaces a good snapshot.
+//! (or override file) never replaces a good snapshot (or the overrides in effect).
 //!
 //! **Invariant:** in the typed program of a snapshot, flag `i` is the spec's flag `i` and
 //! has the spec's type, so generated accessors can match on the value without failing.
+//!
+//! **Invariant:** reloads are serialized; the same content is never checked twice in a row
+//! (a rejected content is remembered by hash, so a re-scan of a broken directory neither
+//! rebuilds nor logs again).
+
+pub mod overrides;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 
-use crate::compile::{Statics, compile};
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::compile::{Statics, StaticsError, compile};
+use crate::diag::{Code, Diagnostic, Diagnostics, Severity};
 use crate::eval::{ContextView, Evaluation};
 use crate::ir::{CompiledFlag, Layout, Program, Value};
 use crate::model::{FlagType, Model};
-use crate::source::Sources;
+use crate::source::{SourceFile, Sources};
 use crate::{CheckOptions, check_sources};
+
+pub use overrides::Override;
 
 /// What a binary was built against.
 #[derive(Debug, Clone)]
@@ -59,6 +76,13 @@ impl Spec {
             embedded,
         }
     }
+
+    /// The ordinal of flag `key`.
+    fn ordinal(&self, key: &str) -> Option<usize> {
+        self.flags
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+    }
 }
 
 /// Where a snapshot's content came from.
@@ -74,16 +98,19 @@ pub enum Origin {
 #[derive(Debug)]
 pub struct Snapshot {
     /// Exactly the spec's flags, by ordinal.
-    typed: Program,
+    typed: Arc<Program>,
     /// Every flag in the files (for lookups by key, including flags added after the build).
-    full: Program,
-    /// Increases by one with every snapshot swapped in.
+    full: Arc<Program>,
+    /// A hash of each flag's compiled definition, by position in `full`.
+    fingerprints: Arc<[u64]>,
+    /// Increases by one with every change swapped in: new flag content, or a change of the
+    /// break-glass overrides in effect.
     pub generation: u64,
     /// Hash of the files' content.
     pub hash: u64,
     /// Where the content came from.
     pub origin: Origin,
-    /// When it was swapped in.
+    /// When its flag content was swapped in.
     pub loaded_at: SystemTime,
     /// Flags kept at their previous definition, with why.
     pub kept: Vec<String>,
@@ -112,6 +139,20 @@ impl Snapshot {
     pub fn all_flags(&self) -> &Program {
         &self.full
     }
+
+    /// The same content under another generation, with other programs (overrides applied).
+    fn derive(&self, typed: Arc<Program>, full: Arc<Program>, generation: u64) -> Snapshot {
+        Snapshot {
+            typed,
+            full,
+            fingerprints: self.fingerprints.clone(),
+            generation,
+            hash: self.hash,
+            origin: self.origin.clone(),
+            loaded_at: self.loaded_at,
+            kept: self.kept.clone(),
+        }
+    }
 }
 
 /// Why a load or reload was rejected.
@@ -133,6 +174,37 @@ pub enum LoadError {
     },
     /// The static values given at startup do not fit the manifest.
     Statics(String),
+}
+
+impl LoadError {
+    /// The error as diagnostics (one for an I/O or static-values error).
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        match self {
+            LoadError::Io { message, .. } => vec![
+                Diagnostic::global(Severity::Error, Code::Io, None, self.to_string()).with_help(
+                    if message.contains("No such file") {
+                        "the last good flags stay live; they reload when the directory is back"
+                    } else {
+                        "the last good flags stay live"
+                    },
+                ),
+            ],
+            LoadError::Invalid { diagnostics, .. } => diagnostics.clone(),
+            LoadError::Statics(m) => vec![Diagnostic::global(
+                Severity::Error,
+                Code::StaticValue,
+                None,
+                m.clone(),
+            )],
+        }
+    }
+
+    fn invalid(sources: &Sources, diagnostics: Vec<Diagnostic>) -> LoadError {
+        LoadError::Invalid {
+            messages: diagnostics.iter().map(|d| one_line(sources, d)).collect(),
+            diagnostics,
+        }
+    }
 }
 
 impl fmt::Display for LoadError {
@@ -170,9 +242,9 @@ pub fn one_line(sources: &Sources, d: &Diagnostic) -> String {
 pub struct Status {
     /// Generation of the live snapshot.
     pub generation: u64,
-    /// Content hash of the live snapshot, as 16 hex digits.
+    /// Content hash of the live snapshot's flag files, as 16 hex digits.
     pub hash: String,
-    /// When the live snapshot was swapped in.
+    /// When the live snapshot's flag content was swapped in.
     pub loaded_at: SystemTime,
     /// Where it came from.
     pub origin: Origin,
@@ -180,8 +252,66 @@ pub struct Status {
     pub last_error: Option<LoadError>,
     /// Flags serving a previous definition, with why.
     pub kept: Vec<String>,
-    /// Overrides in effect (flag keys), from tests or the break-glass file.
+    /// Overrides in effect (flag keys), from tests or the break-glass file (whose details
+    /// are in [`Runtime::break_glass`]).
     pub overrides: Vec<String>,
+}
+
+/// The break-glass override file, as a status page shows it next to the [`Status`].
+#[derive(Debug, Clone, Default)]
+pub struct BreakGlass {
+    /// The file, when one was given.
+    pub file: Option<PathBuf>,
+    /// The overrides in effect, with their reasons.
+    pub active: Vec<Override>,
+    /// Why the file's latest content was rejected (the overrides before it stay).
+    pub error: Option<LoadError>,
+}
+
+/// What a reload attempt read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reloaded {
+    /// The flag directory.
+    Flags,
+    /// The break-glass override file.
+    Overrides(PathBuf),
+}
+
+/// A reload attempt that changed something: a new snapshot, a rejection, or a recovery (the
+/// content went back to the live snapshot's after a rejection: the error is cleared).
+#[derive(Debug, Clone)]
+pub struct ReloadEvent {
+    /// What was read.
+    pub reloaded: Reloaded,
+    /// The outcome: `Swapped`, `Rejected`, or `Unchanged` for a recovery.
+    pub outcome: Reload,
+    /// The live generation after the attempt.
+    pub generation: u64,
+    /// Every diagnostic of the attempt: the errors of a rejection, warnings of a success.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The files the diagnostics point into (the override file alone, for overrides).
+    pub sources: Arc<Sources>,
+    /// Flags serving a previous definition after the attempt.
+    pub kept: Vec<String>,
+    /// How long the attempt took: read, check, compile and swap.
+    pub elapsed: Duration,
+    /// When it ended.
+    pub at: SystemTime,
+}
+
+impl ReloadEvent {
+    /// Whether the attempt was accepted (the live flags are from the latest content).
+    pub fn ok(&self) -> bool {
+        !matches!(self.outcome, Reload::Rejected(_))
+    }
+
+    /// Keys of the flags whose definition (or forced value) changed.
+    pub fn changed(&self) -> &[String] {
+        match &self.outcome {
+            Reload::Swapped { changed, .. } => changed,
+            _ => &[],
+        }
+    }
 }
 
 /// A handle on the live snapshot. Cloning it shares the snapshot (and its overrides).
@@ -200,12 +330,22 @@ impl fmt::Debug for Runtime {
     }
 }
 
+type Listener = Box<dyn FnMut(&ReloadEvent) -> bool + Send>;
+
 struct Shared {
     current: ArcSwap<Snapshot>,
     spec: Spec,
     statics: Vec<(String, String)>,
     dir: Option<PathBuf>,
+    /// A tool's runtime ([`Runtime::checker`]): no typed flags, the files' own layout, and
+    /// static attributes not given compiled for each of their values.
+    checker: bool,
+    /// Held for a whole reload, listeners included: reloads are serialized and their events
+    /// arrive in order.
+    reloading: Mutex<()>,
+    attempts: AtomicU64,
     state: Mutex<State>,
+    listeners: Mutex<Vec<Listener>>,
 }
 
 struct State {
@@ -214,7 +354,25 @@ struct State {
     /// Forced values by ordinal (typed test overrides).
     overrides: BTreeMap<usize, Value>,
     last_error: Option<LoadError>,
+    /// What the last rejected attempt read (content hash, or the error), so that the same
+    /// rejection is neither rebuilt nor reported twice.
+    rejected: Option<u64>,
     generation: u64,
+    glass: Glass,
+}
+
+/// The break-glass override file's state.
+#[derive(Default)]
+struct Glass {
+    path: Option<PathBuf>,
+    /// Every entry of the last good file (some may have expired).
+    entries: Vec<Override>,
+    /// Keys of the entries applied at the last publish.
+    applied: Vec<String>,
+    /// Hash of the last good file's content (`None`: no file).
+    hash: Option<u64>,
+    error: Option<LoadError>,
+    rejected: Option<u64>,
 }
 
 /// The outcome of a reload attempt.
@@ -224,13 +382,21 @@ pub enum Reload {
     Swapped {
         /// Its generation.
         generation: u64,
-        /// Keys of the flags whose compiled definition changed.
+        /// Keys of the flags whose compiled definition (or forced value) changed.
         changed: Vec<String>,
     },
-    /// The content is the same as the live snapshot's: nothing to do.
+    /// The content is the same as the live snapshot's, or as the last rejected attempt's:
+    /// nothing to do.
     Unchanged,
     /// The content was rejected; the previous snapshot stays.
     Rejected(LoadError),
+}
+
+/// A built snapshot, or why not; with every diagnostic and the files they point into.
+struct Built {
+    result: Result<Snapshot, LoadError>,
+    diagnostics: Vec<Diagnostic>,
+    sources: Arc<Sources>,
 }
 
 impl Runtime {
@@ -241,20 +407,24 @@ impl Runtime {
         spec: Spec,
         statics: Vec<(String, String)>,
     ) -> Result<Runtime, LoadError> {
-        let sources = read(dir)?;
-        let snapshot = build(
+        let (sources, diags) = read(dir)?;
+        let built = build(
             &spec,
             &statics,
+            false,
             sources,
+            diags,
             None,
             Origin::Directory(dir.to_path_buf()),
             1,
-        )?;
+        );
+        let snapshot = built.result?;
         Ok(Runtime::start(
             snapshot,
             spec,
             statics,
             Some(dir.to_path_buf()),
+            false,
         ))
     }
 
@@ -267,14 +437,52 @@ impl Runtime {
         reason: Option<LoadError>,
     ) -> Result<Runtime, LoadError> {
         let sources = embedded_sources(&spec);
-        let snapshot = build(&spec, &statics, sources, None, Origin::Embedded, 1)?;
+        let built = build(
+            &spec,
+            &statics,
+            false,
+            sources,
+            Diagnostics::new(),
+            None,
+            Origin::Embedded,
+            1,
+        );
+        let snapshot = built.result?;
         tracing::error!(
             reason = reason.as_ref().map(ToString::to_string),
             "serving flags embedded at build time"
         );
-        let rt = Runtime::start(snapshot, spec, statics, None);
+        let rt = Runtime::start(snapshot, spec, statics, None, false);
         rt.lock().last_error = reason;
         Ok(rt)
+    }
+
+    /// A runtime for tools (`flagc watch`): no typed flags, every flag of the files by key,
+    /// compiled with the files' own context layout. It starts empty (generation 0) and never
+    /// fails: the first [`reload`](Runtime::reload) reads the directory. Static attributes
+    /// missing from `statics` are compiled for each of their values when comparing
+    /// definitions (lookups use the first).
+    pub fn checker(dir: &Path, statics: Vec<(String, String)>) -> Runtime {
+        let empty = Arc::new(Program {
+            flags: Vec::new(),
+            layout: Layout::new([]),
+        });
+        let snapshot = Snapshot {
+            typed: empty.clone(),
+            full: empty,
+            fingerprints: Arc::from([]),
+            generation: 0,
+            hash: 0,
+            origin: Origin::Directory(dir.to_path_buf()),
+            loaded_at: SystemTime::now(),
+            kept: Vec::new(),
+        };
+        let spec = Spec {
+            flags: Vec::new(),
+            layout: Layout::new([]),
+            embedded: &[],
+        };
+        Runtime::start(snapshot, spec, statics, Some(dir.to_path_buf()), true)
     }
 
     fn start(
@@ -282,6 +490,7 @@ impl Runtime {
         spec: Spec,
         statics: Vec<(String, String)>,
         dir: Option<PathBuf>,
+        checker: bool,
     ) -> Runtime {
         let generation = snapshot.generation;
         let snapshot = Arc::new(snapshot);
@@ -291,12 +500,18 @@ impl Runtime {
                 spec,
                 statics,
                 dir,
+                checker,
+                reloading: Mutex::new(()),
+                attempts: AtomicU64::new(0),
                 state: Mutex::new(State {
                     base: snapshot,
                     overrides: BTreeMap::new(),
                     last_error: None,
+                    rejected: None,
                     generation,
+                    glass: Glass::default(),
                 }),
+                listeners: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -304,10 +519,7 @@ impl Runtime {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the state half-written (every update
         // is a whole assignment), so a poisoned lock is still usable.
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.shared.state)
     }
 
     /// The live snapshot: one atomic load, never blocks.
@@ -336,6 +548,14 @@ impl Runtime {
         let state = self.lock();
         let live = self.snapshot();
         let names = &self.shared.spec.flags;
+        let mut overrides: Vec<String> = state
+            .overrides
+            .keys()
+            .filter_map(|&i| names.get(i).map(|(k, _)| k.clone()))
+            .chain(state.glass.applied.iter().cloned())
+            .collect();
+        overrides.sort();
+        overrides.dedup();
         Status {
             generation: live.generation,
             hash: format!("{:016x}", live.hash),
@@ -343,12 +563,48 @@ impl Runtime {
             origin: live.origin.clone(),
             last_error: state.last_error.clone(),
             kept: live.kept.clone(),
-            overrides: state
-                .overrides
-                .keys()
-                .filter_map(|&i| names.get(i).map(|(k, _)| k.clone()))
-                .collect(),
+            overrides,
         }
+    }
+
+    /// The break-glass override file's state.
+    pub fn break_glass(&self) -> BreakGlass {
+        let state = self.lock();
+        BreakGlass {
+            file: state.glass.path.clone(),
+            active: state
+                .glass
+                .entries
+                .iter()
+                .filter(|o| state.glass.applied.contains(&o.key))
+                .cloned()
+                .collect(),
+            error: state.glass.error.clone(),
+        }
+    }
+
+    /// Reload attempts so far (flag directory and override file), unchanged ones included:
+    /// a counter for metrics.
+    pub fn reload_attempts(&self) -> u64 {
+        self.shared.attempts.load(Ordering::Relaxed)
+    }
+
+    /// Calls `f` with every reload attempt that changes something (see [`ReloadEvent`]), on
+    /// the thread that reloads (the watcher's), after the new snapshot is live. Keep it
+    /// short: reloads wait for it. A panic in `f` is caught and logged.
+    pub fn on_reload(&self, mut f: impl FnMut(&ReloadEvent) + Send + 'static) {
+        lock(&self.shared.listeners).push(Box::new(move |e| {
+            f(e);
+            true
+        }));
+    }
+
+    /// A channel of reload events (see [`on_reload`](Runtime::on_reload)); dropping the
+    /// receiver unsubscribes.
+    pub fn subscribe(&self) -> mpsc::Receiver<ReloadEvent> {
+        let (tx, rx) = mpsc::channel();
+        lock(&self.shared.listeners).push(Box::new(move |e| tx.send(e.clone()).is_ok()));
+        rx
     }
 
     /// Re-reads the flag directory and swaps in a new snapshot if it is valid and changed.
@@ -356,34 +612,104 @@ impl Runtime {
         let Some(dir) = self.shared.dir.clone() else {
             return Reload::Unchanged;
         };
-        let result = read(&dir);
-        self.reload_from(result.map(|s| (s, Origin::Directory(dir))))
+        let _serial = lock(&self.shared.reloading);
+        self.shared.attempts.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let (outcome, event) = match read(&dir) {
+            Ok((sources, diags)) => {
+                self.reload_sources(sources, diags, Origin::Directory(dir), started)
+            }
+            Err(e) => self.reject_unread(e, started),
+        };
+        self.notify(event);
+        outcome
     }
 
     /// Swaps in a snapshot built from `sources` (the reload path, also used by tests).
     pub fn reload_from(&self, sources: Result<(Sources, Origin), LoadError>) -> Reload {
-        let mut state = self.lock();
-        let (sources, origin) = match sources {
-            Ok(s) => s,
-            Err(e) => return self.reject(&mut state, e),
+        let _serial = lock(&self.shared.reloading);
+        self.shared.attempts.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let (outcome, event) = match sources {
+            Ok((sources, origin)) => {
+                self.reload_sources(sources, Diagnostics::new(), origin, started)
+            }
+            Err(e) => self.reject_unread(e, started),
         };
-        if content_hash(&sources) == state.base.hash && state.last_error.is_none() {
-            return Reload::Unchanged;
-        }
-        let next = match build(
+        self.notify(event);
+        outcome
+    }
+
+    fn reload_sources(
+        &self,
+        sources: Sources,
+        read_diags: Diagnostics,
+        origin: Origin,
+        started: Instant,
+    ) -> (Reload, Option<ReloadEvent>) {
+        let hash = content_hash(&sources);
+        // Problems reading a file (not UTF-8, unreadable) are part of what was read.
+        let attempt = if read_diags.as_slice().is_empty() {
+            hash
+        } else {
+            hash_of(&(hash, format!("{:?}", read_diags.as_slice())))
+        };
+        let (base, generation) = {
+            let state = self.lock();
+            if attempt == state.base.hash && state.last_error.is_none()
+                || state.rejected == Some(attempt)
+            {
+                return (Reload::Unchanged, None);
+            }
+            (state.base.clone(), state.generation)
+        };
+        // Built outside the state lock: `status()` never waits for a compile.
+        let built = build(
             &self.shared.spec,
             &self.shared.statics,
+            self.shared.checker,
             sources,
-            Some(&state.base),
+            read_diags,
+            Some(&base),
             origin,
-            state.generation + 1,
-        ) {
+            generation + 1,
+        );
+        let mut state = self.lock();
+        let next = match built.result {
             Ok(s) => s,
-            Err(e) => return self.reject(&mut state, e),
+            Err(e) => {
+                state.rejected = Some(attempt);
+                let outcome = self.reject(&mut state, e);
+                let event = self.event(
+                    &state,
+                    Reloaded::Flags,
+                    outcome.clone(),
+                    built.diagnostics,
+                    built.sources,
+                    started,
+                );
+                return (outcome, Some(event));
+            }
         };
+        state.rejected = None;
         if next.hash == state.base.hash {
-            state.last_error = None;
-            return Reload::Unchanged;
+            let recovered = state.last_error.take().is_some();
+            if !recovered {
+                return (Reload::Unchanged, None);
+            }
+            tracing::info!(
+                generation = state.generation,
+                "flag files are back to the live content; error cleared"
+            );
+            let event = self.event(
+                &state,
+                Reloaded::Flags,
+                Reload::Unchanged,
+                built.diagnostics,
+                built.sources,
+                started,
+            );
+            return (Reload::Unchanged, Some(event));
         }
         let changed = changed_flags(&state.base, &next);
         state.generation = next.generation;
@@ -394,20 +720,325 @@ impl Runtime {
         }
         tracing::info!(
             generation = state.generation,
+            hash = format_args!("{:016x}", state.base.hash),
             changed = changed.len(),
             "flags reloaded"
         );
-        self.publish(&state);
-        Reload::Swapped {
+        self.publish(&mut state);
+        let outcome = Reload::Swapped {
             generation: state.generation,
             changed,
+        };
+        let event = self.event(
+            &state,
+            Reloaded::Flags,
+            outcome.clone(),
+            built.diagnostics,
+            built.sources,
+            started,
+        );
+        (outcome, Some(event))
+    }
+
+    /// A directory that could not be read (or sources that could not be produced).
+    fn reject_unread(&self, e: LoadError, started: Instant) -> (Reload, Option<ReloadEvent>) {
+        let attempt = hash_of(&e.to_string());
+        let mut state = self.lock();
+        if state.rejected == Some(attempt) {
+            return (Reload::Unchanged, None);
         }
+        state.rejected = Some(attempt);
+        let diagnostics = e.diagnostics();
+        let outcome = self.reject(&mut state, e);
+        let event = self.event(
+            &state,
+            Reloaded::Flags,
+            outcome.clone(),
+            diagnostics,
+            Arc::new(Sources::default()),
+            started,
+        );
+        (outcome, Some(event))
     }
 
     fn reject(&self, state: &mut State, e: LoadError) -> Reload {
         tracing::error!(error = %e, "flag reload rejected; the last good flags stay live");
         state.last_error = Some(e.clone());
         Reload::Rejected(e)
+    }
+
+    fn event(
+        &self,
+        state: &State,
+        reloaded: Reloaded,
+        outcome: Reload,
+        diagnostics: Vec<Diagnostic>,
+        sources: Arc<Sources>,
+        started: Instant,
+    ) -> ReloadEvent {
+        ReloadEvent {
+            reloaded,
+            outcome,
+            generation: state.generation,
+            diagnostics,
+            sources,
+            kept: state.base.kept.clone(),
+            elapsed: started.elapsed(),
+            at: SystemTime::now(),
+        }
+    }
+
+    /// Sends an event to every listener (the caller holds `reloading`, so events keep their
+    /// order). Listeners whose channel is closed are dropped; a panicking one is logged.
+    fn notify(&self, event: Option<ReloadEvent>) {
+        let Some(event) = event else { return };
+        // Taken out while they run, so that a listener may subscribe another.
+        let mut listeners = std::mem::take(&mut *lock(&self.shared.listeners));
+        listeners.retain_mut(|l| {
+            catch_unwind(AssertUnwindSafe(|| l(&event))).unwrap_or_else(|_| {
+                tracing::error!("a reload listener panicked; it stays subscribed");
+                true
+            })
+        });
+        let mut all = lock(&self.shared.listeners);
+        listeners.append(&mut all);
+        *all = listeners;
+    }
+
+    /// Reads the break-glass override file at `path` and applies it on top of the flag
+    /// files: a missing file means no overrides; an invalid one changes nothing (the
+    /// overrides in effect stay, the error is in the status).
+    pub fn reload_overrides(&self, path: &Path) -> Reload {
+        let _serial = lock(&self.shared.reloading);
+        self.shared.attempts.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let (outcome, event) = self.reload_glass(path, started);
+        self.notify(event);
+        outcome
+    }
+
+    fn reload_glass(&self, path: &Path, started: Instant) -> (Reload, Option<ReloadEvent>) {
+        let name = path
+            .file_name()
+            .map_or_else(|| "overrides.toml".into(), |n| n.to_string_lossy());
+        let reloaded = Reloaded::Overrides(path.to_path_buf());
+        let mut state = self.lock();
+        if state.glass.path.as_deref() != Some(path) {
+            state.glass.path = Some(path.to_path_buf());
+        }
+        let text = match std::fs::read(path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                let error = LoadError::invalid(
+                    &Sources::default(),
+                    vec![Diagnostic::global(
+                        Severity::Error,
+                        Code::Io,
+                        Some(name.as_ref()),
+                        format!("cannot read the override file {}: {e}", path.display()),
+                    )],
+                );
+                return self.reject_glass(
+                    &mut state,
+                    reloaded,
+                    hash_of(&error.to_string()),
+                    error,
+                    Arc::new(Sources::default()),
+                    started,
+                );
+            }
+        };
+        let hash = text.as_deref().map(hash_of);
+        if (hash == state.glass.hash && state.glass.error.is_none())
+            || (hash.is_some() && hash == state.glass.rejected)
+        {
+            return (Reload::Unchanged, None);
+        }
+        let (entries, sources) = match text {
+            None => (Vec::new(), Sources::default()),
+            Some(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let sources = Sources {
+                    root: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                    files: vec![SourceFile::new(name.as_ref(), text.as_str())],
+                };
+                let base = &state.base;
+                let spec = &self.shared.spec;
+                let flag_type = |key: &str| {
+                    spec.ordinal(key)
+                        .map(|i| spec.flags[i].1.clone())
+                        .or_else(|| {
+                            base.full
+                                .flag_index(key)
+                                .map(|i| base.full.flags[i].ty.clone())
+                        })
+                };
+                let known: Vec<&str> = spec
+                    .flags
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .chain(base.full.flags.iter().map(|f| &*f.key))
+                    .collect();
+                let parsed = if std::str::from_utf8(&bytes).is_err() {
+                    Err(vec![Diagnostic::global(
+                        Severity::Error,
+                        Code::NotUtf8,
+                        Some(name.as_ref()),
+                        "the override file is not valid UTF-8",
+                    )])
+                } else {
+                    overrides::parse(&name, &text, flag_type, &known)
+                };
+                match parsed {
+                    Ok(entries) => (entries, sources),
+                    Err(diagnostics) => {
+                        let error = LoadError::invalid(&sources, diagnostics);
+                        return self.reject_glass(
+                            &mut state,
+                            reloaded,
+                            hash.unwrap_or_default(),
+                            error,
+                            Arc::new(sources),
+                            started,
+                        );
+                    }
+                }
+            }
+        };
+        state.glass.hash = hash;
+        state.glass.rejected = None;
+        let recovered = state.glass.error.take().is_some();
+        if entries == state.glass.entries {
+            if !recovered {
+                return (Reload::Unchanged, None);
+            }
+            let event = self.event(
+                &state,
+                reloaded,
+                Reload::Unchanged,
+                Vec::new(),
+                Arc::new(sources),
+                started,
+            );
+            return (Reload::Unchanged, Some(event));
+        }
+        let now = jiff::Timestamp::now();
+        for o in entries.iter().filter(|o| o.active_at(now)) {
+            tracing::warn!(
+                flag = o.key.as_str(),
+                value = %o.value_json(),
+                reason = o.reason.as_deref(),
+                until = o.until.map(|u| u.to_string()),
+                file = %path.display(),
+                "break-glass override in effect"
+            );
+        }
+        if entries.is_empty() {
+            tracing::warn!(file = %path.display(), "break-glass overrides removed");
+        }
+        let changed = changed_overrides(&state.glass.entries, &entries);
+        state.glass.entries = entries;
+        let outcome = self.republish(&mut state, changed);
+        let event = self.event(
+            &state,
+            reloaded,
+            outcome.clone(),
+            Vec::new(),
+            Arc::new(sources),
+            started,
+        );
+        (outcome, Some(event))
+    }
+
+    fn reject_glass(
+        &self,
+        state: &mut State,
+        reloaded: Reloaded,
+        attempt: u64,
+        error: LoadError,
+        sources: Arc<Sources>,
+        started: Instant,
+    ) -> (Reload, Option<ReloadEvent>) {
+        if state.glass.rejected == Some(attempt) {
+            return (Reload::Unchanged, None);
+        }
+        state.glass.rejected = Some(attempt);
+        tracing::error!(
+            error = %error,
+            "break-glass override file rejected; the overrides in effect stay"
+        );
+        state.glass.error = Some(error.clone());
+        let diagnostics = error.diagnostics();
+        let outcome = Reload::Rejected(error);
+        let event = self.event(
+            state,
+            reloaded,
+            outcome.clone(),
+            diagnostics,
+            sources,
+            started,
+        );
+        (outcome, Some(event))
+    }
+
+    /// Stops applying the break-glass overrides whose `until` has passed (the watcher calls
+    /// it when one expires). Returns how long until the next one expires.
+    pub fn expire_overrides(&self) -> Option<Duration> {
+        let _serial = lock(&self.shared.reloading);
+        let started = Instant::now();
+        let now = jiff::Timestamp::now();
+        let mut state = self.lock();
+        let next = state
+            .glass
+            .entries
+            .iter()
+            .filter_map(|o| o.until)
+            .filter(|&u| u > now)
+            .min()
+            .and_then(|u| Duration::try_from(u.duration_since(now)).ok());
+        let active: Vec<String> = active_keys(&state.glass.entries, now);
+        if active == state.glass.applied {
+            return next;
+        }
+        let expired: Vec<String> = state
+            .glass
+            .applied
+            .iter()
+            .filter(|k| !active.contains(k))
+            .cloned()
+            .collect();
+        for k in &expired {
+            tracing::warn!(flag = k.as_str(), "break-glass override expired");
+        }
+        let outcome = self.republish(&mut state, expired);
+        let path = state.glass.path.clone().unwrap_or_default();
+        let event = self.event(
+            &state,
+            Reloaded::Overrides(path),
+            outcome,
+            Vec::new(),
+            Arc::new(Sources::default()),
+            started,
+        );
+        drop(state);
+        self.notify(Some(event));
+        next
+    }
+
+    /// A new generation with the same flag content (the overrides in effect changed).
+    fn republish(&self, state: &mut State, changed: Vec<String>) -> Reload {
+        state.generation += 1;
+        self.publish(state);
+        tracing::info!(
+            generation = state.generation,
+            changed = changed.len(),
+            "break-glass overrides applied"
+        );
+        Reload::Swapped {
+            generation: state.generation,
+            changed,
+        }
     }
 
     /// Forces flags (by ordinal) to values on top of the files, until cleared. Replaces any
@@ -418,7 +1049,7 @@ impl Runtime {
             .into_iter()
             .filter(|(i, _)| *i < self.shared.spec.flags.len())
             .collect();
-        self.publish(&state);
+        self.publish(&mut state);
     }
 
     /// Removes every override.
@@ -426,29 +1057,80 @@ impl Runtime {
         self.set_overrides([]);
     }
 
-    /// Publishes `state.base` with the overrides applied.
-    fn publish(&self, state: &State) {
-        if state.overrides.is_empty() {
-            self.shared.current.store(state.base.clone());
+    /// Publishes `state.base` with the overrides applied, under `state.generation`.
+    fn publish(&self, state: &mut State) {
+        let now = jiff::Timestamp::now();
+        state.glass.applied = active_keys(&state.glass.entries, now);
+        let base = &state.base;
+        if state.overrides.is_empty()
+            && state.glass.applied.is_empty()
+            && base.generation == state.generation
+        {
+            self.shared.current.store(base.clone());
             return;
         }
-        let base = &state.base;
-        let mut typed = base.typed.clone();
+        let mut typed: Option<Program> = None;
+        let mut full: Option<Program> = None;
+        for o in state.glass.entries.iter().filter(|o| o.active_at(now)) {
+            if let Some(i) = self.shared.spec.ordinal(&o.key)
+                && self.shared.spec.flags[i].1 == o.ty
+            {
+                let p = typed.get_or_insert_with(|| (*base.typed).clone());
+                if let Some(f) = p.flags.get_mut(i) {
+                    force(f, o.value.clone());
+                }
+            }
+            if let Some(i) = base.full.flag_index(&o.key)
+                && base.full.flags[i].ty == o.ty
+            {
+                let p = full.get_or_insert_with(|| (*base.full).clone());
+                force(&mut p.flags[i], o.value.clone());
+            }
+        }
         for (&i, v) in &state.overrides {
-            if let Some(f) = typed.flags.get_mut(i) {
+            let p = typed.get_or_insert_with(|| (*base.typed).clone());
+            if let Some(f) = p.flags.get_mut(i) {
                 force(f, v.clone());
             }
         }
-        self.shared.current.store(Arc::new(Snapshot {
-            typed,
-            full: base.full.clone(),
-            generation: base.generation,
-            hash: base.hash,
-            origin: base.origin.clone(),
-            loaded_at: base.loaded_at,
-            kept: base.kept.clone(),
-        }));
+        let typed = typed.map_or_else(|| base.typed.clone(), Arc::new);
+        let full = full.map_or_else(|| base.full.clone(), Arc::new);
+        let live = base.derive(typed, full, state.generation);
+        self.shared.current.store(Arc::new(live));
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Keys of the entries in effect at `now`, sorted.
+fn active_keys(entries: &[Override], now: jiff::Timestamp) -> Vec<String> {
+    let mut keys: Vec<String> = entries
+        .iter()
+        .filter(|o| o.active_at(now))
+        .map(|o| o.key.clone())
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Keys whose forced value differs between two override sets.
+fn changed_overrides(old: &[Override], new: &[Override]) -> Vec<String> {
+    let find = |set: &[Override], k: &str| {
+        set.iter()
+            .find(|o| o.key == k)
+            .map(|o| (o.value.clone(), o.until))
+    };
+    let mut keys: Vec<String> = old
+        .iter()
+        .chain(new)
+        .map(|o| o.key.clone())
+        .filter(|k| find(old, k) != find(new, k))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// Makes a compiled flag always return `v`.
@@ -458,20 +1140,14 @@ fn force(f: &mut CompiledFlag, v: Value) {
     f.constant = Some(v);
 }
 
-fn read(dir: &Path) -> Result<Sources, LoadError> {
+/// Reads the directory: the files and the problems reading them.
+fn read(dir: &Path) -> Result<(Sources, Diagnostics), LoadError> {
     let mut diags = Diagnostics::new();
     let sources = Sources::read_dir(dir, &mut diags).map_err(|e| LoadError::Io {
         dir: dir.to_path_buf(),
         message: e.to_string(),
     })?;
-    if diags.has_errors() {
-        let diagnostics = diags.into_sorted();
-        return Err(LoadError::Invalid {
-            messages: diagnostics.iter().map(|d| one_line(&sources, d)).collect(),
-            diagnostics,
-        });
-    }
-    Ok(sources)
+    Ok((sources, diags))
 }
 
 fn embedded_sources(spec: &Spec) -> Sources {
@@ -484,7 +1160,7 @@ fn embedded_sources(spec: &Spec) -> Sources {
 
 /// Hash of the files' paths and content.
 pub fn content_hash(sources: &Sources) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
+    let mut h = DefaultHasher::new();
     for f in &sources.files {
         f.path.hash(&mut h);
         f.text.hash(&mut h);
@@ -492,39 +1168,109 @@ pub fn content_hash(sources: &Sources) -> u64 {
     h.finish()
 }
 
+fn hash_of<T: Hash + ?Sized>(t: &T) -> u64 {
+    let mut h = DefaultHasher::new();
+    t.hash(&mut h);
+    h.finish()
+}
+
+/// Hashes what is written to it (a compiled flag's `Debug` form, without building a string).
+struct HashWriter(DefaultHasher);
+
+impl fmt::Write for HashWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.write(s.as_bytes());
+        Ok(())
+    }
+}
+
+fn fingerprint(flags: &[&CompiledFlag]) -> u64 {
+    use fmt::Write as _;
+    let mut w = HashWriter(DefaultHasher::new());
+    for f in flags {
+        // Writing to a hasher cannot fail.
+        let _ = write!(w, "{f:?}");
+    }
+    w.0.finish()
+}
+
 /// Checks and compiles `sources` for `spec`; flags that do not fit keep `previous`'s
 /// definition (or the embedded build-time one).
+#[allow(clippy::too_many_arguments)]
 fn build(
     spec: &Spec,
     statics: &[(String, String)],
+    checker: bool,
     sources: Sources,
+    read_diags: Diagnostics,
     previous: Option<&Snapshot>,
     origin: Origin,
     generation: u64,
-) -> Result<Snapshot, LoadError> {
+) -> Built {
     let hash = content_hash(&sources);
-    let checked = check_sources(sources, Diagnostics::new(), &CheckOptions::default());
-    let Some(model) = checked.model else {
-        let diagnostics: Vec<Diagnostic> = checked
-            .diagnostics
-            .into_iter()
-            .filter(Diagnostic::is_error)
-            .collect();
-        let messages = diagnostics
-            .iter()
-            .map(|d| one_line(&checked.sources, d))
-            .collect();
-        return Err(LoadError::Invalid {
-            messages,
-            diagnostics,
-        });
+    let checked = check_sources(sources, read_diags, &CheckOptions::default());
+    let sources = Arc::new(checked.sources);
+    let mut diagnostics = checked.diagnostics;
+    let result = match checked.model {
+        None => {
+            diagnostics.retain(Diagnostic::is_error);
+            Err(LoadError::invalid(&sources, diagnostics.clone()))
+        }
+        Some(model) => compile_snapshot(
+            spec, statics, checker, &model, previous, origin, generation, hash,
+        ),
     };
-    let st = Statics::from_pairs(
-        &model.manifest,
-        statics.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-    )
-    .map_err(statics_error)?;
-    let full = compile(&model, &st, &spec.layout);
+    if let Err(LoadError::Statics(_)) = &result {
+        diagnostics = result
+            .as_ref()
+            .err()
+            .map(LoadError::diagnostics)
+            .unwrap_or_default();
+    }
+    Built {
+        result,
+        diagnostics,
+        sources,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compile_snapshot(
+    spec: &Spec,
+    statics: &[(String, String)],
+    checker: bool,
+    model: &Model,
+    previous: Option<&Snapshot>,
+    origin: Origin,
+    generation: u64,
+    hash: u64,
+) -> Result<Snapshot, LoadError> {
+    let (full, fingerprints) = if checker {
+        let combos = checker_statics(model, statics)?;
+        let layout = Layout::of(&model.manifest);
+        let programs: Vec<Program> = combos.iter().map(|s| compile(model, s, &layout)).collect();
+        let Some(first) = programs.first() else {
+            return Err(LoadError::Statics(
+                "a static attribute has no values".into(),
+            ));
+        };
+        let fingerprints = (0..first.flags.len())
+            .map(|i| {
+                let all: Vec<&CompiledFlag> = programs.iter().map(|p| &p.flags[i]).collect();
+                fingerprint(&all)
+            })
+            .collect();
+        (first.clone(), fingerprints)
+    } else {
+        let st = Statics::from_pairs(
+            &model.manifest,
+            statics.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+        .map_err(statics_error)?;
+        let full = compile(model, &st, &spec.layout);
+        let fingerprints = full.flags.iter().map(|f| fingerprint(&[f])).collect();
+        (full, fingerprints)
+    };
 
     let mut typed_flags = Vec::with_capacity(spec.flags.len());
     let mut kept = Vec::new();
@@ -546,7 +1292,7 @@ fn build(
                 "`{key}` changed type or variants; this binary keeps its previous definition"
             ),
         };
-        let old = match previous {
+        let old = match previous.filter(|p| p.typed.flags.len() == spec.flags.len()) {
             Some(p) => p.typed.flags.get(ordinal).cloned(),
             None => {
                 if fallback.is_none() {
@@ -574,8 +1320,9 @@ fn build(
         layout: spec.layout.clone(),
     };
     Ok(Snapshot {
-        typed,
-        full,
+        typed: Arc::new(typed),
+        full: Arc::new(full),
+        fingerprints,
         generation,
         hash,
         origin,
@@ -584,7 +1331,35 @@ fn build(
     })
 }
 
-fn statics_error(errors: Vec<crate::compile::StaticsError>) -> LoadError {
+/// The combinations a checker compiles: the given static values fixed, the others each.
+fn checker_statics(model: &Model, statics: &[(String, String)]) -> Result<Vec<Statics>, LoadError> {
+    let manifest = &model.manifest;
+    if let Err(errors) = Statics::from_pairs(
+        manifest,
+        statics.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    ) {
+        let real: Vec<StaticsError> = errors
+            .into_iter()
+            .filter(|e| !matches!(e, StaticsError::Missing { .. }))
+            .collect();
+        if !real.is_empty() {
+            return Err(statics_error(real));
+        }
+    }
+    let fixed: Vec<(usize, u32)> = statics
+        .iter()
+        .filter_map(|(k, v)| {
+            let i = manifest.static_index(k)?;
+            let x = manifest.statics[i].values.iter().position(|x| x == v)?;
+            Some((i, x as u32))
+        })
+        .collect();
+    Ok(Statics::combinations(manifest)
+        .filter(|s| fixed.iter().all(|&(i, x)| s.get(i) == Some(x)))
+        .collect())
+}
+
+fn statics_error(errors: Vec<StaticsError>) -> LoadError {
     LoadError::Statics(
         errors
             .iter()
@@ -613,30 +1388,25 @@ fn compile_embedded(spec: &Spec, statics: &[(String, String)]) -> Result<Program
 
 /// Keys whose compiled definition differs between two snapshots (all flags of the files).
 fn changed_flags(old: &Snapshot, new: &Snapshot) -> Vec<String> {
-    let mut out = Vec::new();
-    let describe = |f: &CompiledFlag| format!("{f:?}");
-    let old_map: BTreeMap<&str, String> = old
-        .full
-        .flags
+    let prints = |s: &Snapshot| -> BTreeMap<Box<str>, u64> {
+        s.full
+            .flags
+            .iter()
+            .zip(s.fingerprints.iter())
+            .map(|(f, &h)| (f.key.clone(), h))
+            .collect()
+    };
+    let (old, new) = (prints(old), prints(new));
+    let mut out: Vec<String> = new
         .iter()
-        .map(|f| (&*f.key, describe(f)))
+        .filter(|(k, h)| old.get(*k) != Some(h))
+        .map(|(k, _)| k.to_string())
+        .chain(
+            old.keys()
+                .filter(|k| !new.contains_key(*k))
+                .map(|k| k.to_string()),
+        )
         .collect();
-    let new_map: BTreeMap<&str, String> = new
-        .full
-        .flags
-        .iter()
-        .map(|f| (&*f.key, describe(f)))
-        .collect();
-    for (k, v) in &new_map {
-        if old_map.get(k) != Some(v) {
-            out.push((*k).to_owned());
-        }
-    }
-    for k in old_map.keys() {
-        if !new_map.contains_key(k) {
-            out.push((*k).to_owned());
-        }
-    }
     out.sort();
     out
 }
