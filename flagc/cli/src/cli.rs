@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate a flag directory (exit 0 valid, 1 invalid, 2 usage or I/O error)
     Check(commands::check::Args),
+    /// Re-check a flag directory on every change, through the runtime's own watcher
+    Watch(commands::watch::Args),
     /// Evaluate a flag for a context and say which rule decided (or many, from JSONL)
     Eval(commands::eval::Args),
     /// What a flag change does for users, compared with a git revision (text, Markdown, JSON)

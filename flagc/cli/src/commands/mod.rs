@@ -8,6 +8,7 @@ pub mod generate;
 pub mod import;
 pub mod init;
 pub mod stale;
+pub mod watch;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -42,6 +43,7 @@ impl From<Exit> for ExitCode {
 pub fn run(command: Command) -> Exit {
     match command {
         Command::Check(args) => check::run(&args),
+        Command::Watch(args) => watch::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Stale(args) => stale::run(&args),

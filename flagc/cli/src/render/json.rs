@@ -29,7 +29,25 @@ struct JsonDiagnostic<'a> {
 
 /// The report as one line of JSON, with a trailing newline.
 pub fn json(report: &Report<'_>) -> String {
-    let diagnostics = report
+    let value = JsonReport {
+        diagnostics: diagnostics(report),
+        errors: report.errors(),
+        warnings: report.warnings(),
+    };
+    // Serializing plain structs of strings and numbers cannot fail.
+    let mut out =
+        serde_json::to_string(&value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    out.push('\n');
+    out
+}
+
+/// Just the report's `diagnostics` array, each object as in [`json`] (for `flagc watch`).
+pub fn json_diagnostics(report: &Report<'_>) -> serde_json::Value {
+    serde_json::to_value(diagnostics(report)).unwrap_or_default()
+}
+
+fn diagnostics<'a>(report: &Report<'a>) -> Vec<JsonDiagnostic<'a>> {
+    report
         .diagnostics
         .iter()
         .map(|d| {
@@ -46,15 +64,5 @@ pub fn json(report: &Report<'_>) -> String {
                 help: d.help.as_deref(),
             }
         })
-        .collect();
-    let value = JsonReport {
-        diagnostics,
-        errors: report.errors(),
-        warnings: report.warnings(),
-    };
-    // Serializing plain structs of strings and numbers cannot fail.
-    let mut out =
-        serde_json::to_string(&value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    out.push('\n');
-    out
+        .collect()
 }

@@ -16,7 +16,7 @@ use flagc::{Diagnostic, Severity, Sources};
 
 pub use github::github;
 pub use human::human;
-pub use json::json;
+pub use json::{json, json_diagnostics};
 
 /// What a check produced, ready to print.
 #[derive(Debug, Clone, Copy)]
