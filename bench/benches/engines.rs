@@ -29,13 +29,27 @@ macro_rules! typed {
     ($group:expr, $name:literal, $flags:expr, $ctx:expr, $key:expr) => {{
         let (f, c) = (&$flags, &$ctx);
         match $key {
-            "no_rules" => $group.bench_function($name, |b| b.iter(|| black_box(f.no_rules(black_box(c))))),
-            "user_in_list" => $group.bench_function($name, |b| b.iter(|| black_box(f.user_in_list(black_box(c))))),
-            "two_conditions" => $group.bench_function($name, |b| b.iter(|| black_box(f.two_conditions(black_box(c))))),
-            "starts_with" => $group.bench_function($name, |b| b.iter(|| black_box(f.starts_with(black_box(c))))),
-            "semver_gt" => $group.bench_function($name, |b| b.iter(|| black_box(f.semver_gt(black_box(c))))),
-            "rollout_50" => $group.bench_function($name, |b| b.iter(|| black_box(f.rollout_50(black_box(c))))),
-            "three_way_split" => $group.bench_function($name, |b| b.iter(|| black_box(f.three_way_split(black_box(c))))),
+            "no_rules" => {
+                $group.bench_function($name, |b| b.iter(|| black_box(f.no_rules(black_box(c)))))
+            }
+            "user_in_list" => $group.bench_function($name, |b| {
+                b.iter(|| black_box(f.user_in_list(black_box(c))))
+            }),
+            "two_conditions" => $group.bench_function($name, |b| {
+                b.iter(|| black_box(f.two_conditions(black_box(c))))
+            }),
+            "starts_with" => {
+                $group.bench_function($name, |b| b.iter(|| black_box(f.starts_with(black_box(c)))))
+            }
+            "semver_gt" => {
+                $group.bench_function($name, |b| b.iter(|| black_box(f.semver_gt(black_box(c)))))
+            }
+            "rollout_50" => {
+                $group.bench_function($name, |b| b.iter(|| black_box(f.rollout_50(black_box(c)))))
+            }
+            "three_way_split" => $group.bench_function($name, |b| {
+                b.iter(|| black_box(f.three_way_split(black_box(c))))
+            }),
             // An unknown flag is a compile error for typed accessors: nothing to time.
             _ => &mut $group,
         };
@@ -100,7 +114,12 @@ fn evaluation<M: Measurement>(c: &mut Criterion<M>, e: &Engines) {
             });
         } else {
             g.bench_function("unleash", |b| {
-                b.iter(|| black_box(e.unleash.is_enabled(black_box(key), black_box(&ctx.unleash))))
+                b.iter(|| {
+                    black_box(
+                        e.unleash
+                            .is_enabled(black_box(key), black_box(&ctx.unleash)),
+                    )
+                })
             });
         }
         g.bench_function("launchdarkly", |b| {
@@ -125,7 +144,9 @@ fn ingestion<M: Measurement>(c: &mut Criterion<M>) {
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(10));
-    g.bench_function("flagc", |b| b.iter(|| black_box(ingest::flagc_load(black_box(&files)))));
+    g.bench_function("flagc", |b| {
+        b.iter(|| black_box(ingest::flagc_load(black_box(&files))))
+    });
     g.bench_function("unleash", |b| {
         b.iter(|| black_box(ingest::unleash_load(black_box(&docs.unleash))))
     });

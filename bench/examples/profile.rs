@@ -20,13 +20,27 @@ macro_rules! typed {
     ($flags:expr, $ctx:expr, $key:expr) => {{
         let (f, c) = (&$flags, &$ctx);
         let run: Box<dyn Fn()> = match $key {
-            "no_rules" => Box::new(move || { black_box(f.no_rules(black_box(c))); }),
-            "user_in_list" => Box::new(move || { black_box(f.user_in_list(black_box(c))); }),
-            "two_conditions" => Box::new(move || { black_box(f.two_conditions(black_box(c))); }),
-            "starts_with" => Box::new(move || { black_box(f.starts_with(black_box(c))); }),
-            "semver_gt" => Box::new(move || { black_box(f.semver_gt(black_box(c))); }),
-            "rollout_50" => Box::new(move || { black_box(f.rollout_50(black_box(c))); }),
-            "three_way_split" => Box::new(move || { black_box(f.three_way_split(black_box(c))); }),
+            "no_rules" => Box::new(move || {
+                black_box(f.no_rules(black_box(c)));
+            }),
+            "user_in_list" => Box::new(move || {
+                black_box(f.user_in_list(black_box(c)));
+            }),
+            "two_conditions" => Box::new(move || {
+                black_box(f.two_conditions(black_box(c)));
+            }),
+            "starts_with" => Box::new(move || {
+                black_box(f.starts_with(black_box(c)));
+            }),
+            "semver_gt" => Box::new(move || {
+                black_box(f.semver_gt(black_box(c)));
+            }),
+            "rollout_50" => Box::new(move || {
+                black_box(f.rollout_50(black_box(c)));
+            }),
+            "three_way_split" => Box::new(move || {
+                black_box(f.three_way_split(black_box(c)));
+            }),
             _ => Box::new(|| {}),
         };
         run
@@ -42,7 +56,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let n: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 = args
+        .get(3)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
     if scenario == "ingest_10000_flags" {
         ingest(engine, n);
         return;
@@ -60,17 +77,33 @@ fn main() {
     let run: Box<dyn Fn()> = match engine {
         "flagc_static" => typed!(e.compiled, ctx.compiled, key),
         "flagc_dynamic" => typed!(e.live, ctx.live, key),
-        "flagc_lookup" => Box::new(move || drop(black_box(e.live.rt.lookup(black_box(key), black_box(&ctx.live))))),
-        "unleash" if key == "three_way_split" => {
-            Box::new(move || drop(black_box(e.unleash.variant(black_box(key), black_box(&ctx.unleash)))))
-        }
+        "flagc_lookup" => Box::new(move || {
+            drop(black_box(
+                e.live.rt.lookup(black_box(key), black_box(&ctx.live)),
+            ))
+        }),
+        "unleash" if key == "three_way_split" => Box::new(move || {
+            drop(black_box(
+                e.unleash.variant(black_box(key), black_box(&ctx.unleash)),
+            ))
+        }),
         "unleash" => Box::new(move || {
-            black_box(e.unleash.is_enabled(black_box(key), black_box(&ctx.unleash)));
+            black_box(
+                e.unleash
+                    .is_enabled(black_box(key), black_box(&ctx.unleash)),
+            );
         }),
         "launchdarkly" => Box::new(move || {
-            drop(black_box(e.launchdarkly.evaluate(black_box(key), black_box(&ctx.launchdarkly))))
+            drop(black_box(
+                e.launchdarkly
+                    .evaluate(black_box(key), black_box(&ctx.launchdarkly)),
+            ))
         }),
-        "flagd" => Box::new(move || drop(black_box(e.flagd.resolve(black_box(key), black_box(&ctx.flagd))))),
+        "flagd" => Box::new(move || {
+            drop(black_box(
+                e.flagd.resolve(black_box(key), black_box(&ctx.flagd)),
+            ))
+        }),
         other => {
             eprintln!("unknown engine {other}");
             std::process::exit(2);
@@ -89,7 +122,9 @@ fn ingest(engine: &str, n: u64) {
         match engine {
             "flagc" => drop(black_box(ingest::flagc_load(black_box(&files)))),
             "unleash" => drop(black_box(ingest::unleash_load(black_box(&docs.unleash)))),
-            "launchdarkly" => drop(black_box(ingest::launchdarkly_load(black_box(&docs.launchdarkly)))),
+            "launchdarkly" => drop(black_box(ingest::launchdarkly_load(black_box(
+                &docs.launchdarkly,
+            )))),
             "flagd" => drop(black_box(ingest::flagd_load(black_box(&docs.flagd)))),
             other => {
                 eprintln!("unknown engine {other}");

@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use flagc::Model;
 
 use crate::engines::{Contexts, Engines};
-use crate::scenarios::{Answer, Kind, Person, ROLLOUT_SAMPLE, SCENARIOS, agreement_people, sample_id};
+use crate::scenarios::{
+    Answer, Kind, Person, ROLLOUT_SAMPLE, SCENARIOS, agreement_people, sample_id,
+};
 
 /// Largest allowed distance between an engine's share and the intended one, in percentage
 /// points.
@@ -23,8 +25,19 @@ pub const TOLERANCE: f64 = 1.0;
 pub struct Report {
     /// Number of (scenario, context, engine) answers compared.
     pub compared: usize,
-    /// Per rollout scenario and engine: each variant's share in percent.
-    pub shares: Vec<(String, String, Vec<(String, f64)>)>,
+    /// Per rollout scenario and engine: how it split the sample.
+    pub splits: Vec<Split>,
+}
+
+/// How one engine split the rollout sample of one scenario.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// The scenario.
+    pub scenario: String,
+    /// The engine.
+    pub engine: String,
+    /// Each variant's share, in percent.
+    pub shares: Vec<(String, f64)>,
 }
 
 impl std::fmt::Display for Report {
@@ -34,9 +47,19 @@ impl std::fmt::Display for Report {
             "agreement: {} answers equal to flagc's on every non-rollout scenario",
             self.compared
         )?;
-        for (scenario, engine, shares) in &self.shares {
-            let s: Vec<String> = shares.iter().map(|(v, p)| format!("{v} {p:.2} %")).collect();
-            writeln!(f, "agreement: {scenario:<18} {engine:<14} {}", s.join(", "))?;
+        for split in &self.splits {
+            let s: Vec<String> = split
+                .shares
+                .iter()
+                .map(|(v, p)| format!("{v} {p:.2} %"))
+                .collect();
+            writeln!(
+                f,
+                "agreement: {:<18} {:<14} {}",
+                split.scenario,
+                split.engine,
+                s.join(", ")
+            )?;
         }
         Ok(())
     }
@@ -107,7 +130,11 @@ fn rollout(
             if !order.contains(&engine) {
                 order.push(engine);
             }
-            *counts.entry(engine).or_default().entry(a.to_string()).or_default() += 1;
+            *counts
+                .entry(engine)
+                .or_default()
+                .entry(a.to_string())
+                .or_default() += 1;
         }
     }
     if mismatched_ids > 0 {
@@ -142,6 +169,10 @@ fn rollout(
                 s.name
             ));
         }
-        report.shares.push((s.name.to_owned(), engine.to_owned(), shares));
+        report.splits.push(Split {
+            scenario: s.name.to_owned(),
+            engine: engine.to_owned(),
+            shares,
+        });
     }
 }

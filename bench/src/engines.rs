@@ -99,9 +99,17 @@ impl Engines {
 
     /// Every engine's answer for `key` (`flag` is its definition, `None` for a flag that
     /// does not exist), named by engine, flagc's lookup by key first.
-    pub fn answers(&self, flag: Option<&Flag>, key: &str, ctx: &Contexts) -> Vec<(&'static str, Answer)> {
+    pub fn answers(
+        &self,
+        flag: Option<&Flag>,
+        key: &str,
+        ctx: &Contexts,
+    ) -> Vec<(&'static str, Answer)> {
         let ty = flag.map(|f| &f.ty);
-        let mut out = vec![("flagc lookup", flagc_answer(ty, self.live.rt.lookup(key, &ctx.live)))];
+        let mut out = vec![(
+            "flagc lookup",
+            flagc_answer(ty, self.live.rt.lookup(key, &ctx.live)),
+        )];
         if let Some(a) = self.typed(key, ctx) {
             out.extend(a);
         }
@@ -120,15 +128,39 @@ impl Engines {
         let (c, l) = (&ctx.compiled, &ctx.live);
         let (s, d) = (&self.compiled, &self.live);
         Some(match key {
-            "no_rules" => [("flagc static", Bool(s.no_rules(c))), ("flagc dynamic", Bool(d.no_rules(l)))],
-            "user_in_list" => [("flagc static", Bool(s.user_in_list(c))), ("flagc dynamic", Bool(d.user_in_list(l)))],
-            "two_conditions" => [("flagc static", Bool(s.two_conditions(c))), ("flagc dynamic", Bool(d.two_conditions(l)))],
-            "starts_with" => [("flagc static", Bool(s.starts_with(c))), ("flagc dynamic", Bool(d.starts_with(l)))],
-            "semver_gt" => [("flagc static", Bool(s.semver_gt(c))), ("flagc dynamic", Bool(d.semver_gt(l)))],
-            "rollout_50" => [("flagc static", Bool(s.rollout_50(c))), ("flagc dynamic", Bool(d.rollout_50(l)))],
+            "no_rules" => [
+                ("flagc static", Bool(s.no_rules(c))),
+                ("flagc dynamic", Bool(d.no_rules(l))),
+            ],
+            "user_in_list" => [
+                ("flagc static", Bool(s.user_in_list(c))),
+                ("flagc dynamic", Bool(d.user_in_list(l))),
+            ],
+            "two_conditions" => [
+                ("flagc static", Bool(s.two_conditions(c))),
+                ("flagc dynamic", Bool(d.two_conditions(l))),
+            ],
+            "starts_with" => [
+                ("flagc static", Bool(s.starts_with(c))),
+                ("flagc dynamic", Bool(d.starts_with(l))),
+            ],
+            "semver_gt" => [
+                ("flagc static", Bool(s.semver_gt(c))),
+                ("flagc dynamic", Bool(d.semver_gt(l))),
+            ],
+            "rollout_50" => [
+                ("flagc static", Bool(s.rollout_50(c))),
+                ("flagc dynamic", Bool(d.rollout_50(l))),
+            ],
             "three_way_split" => [
-                ("flagc static", Variant(s.three_way_split(c).as_str().to_owned())),
-                ("flagc dynamic", Variant(d.three_way_split(l).as_str().to_owned())),
+                (
+                    "flagc static",
+                    Variant(s.three_way_split(c).as_str().to_owned()),
+                ),
+                (
+                    "flagc dynamic",
+                    Variant(d.three_way_split(l).as_str().to_owned()),
+                ),
             ],
             _ => return None,
         })
@@ -244,7 +276,12 @@ impl Unleash {
 
     /// The answer for `flag` (`None`: the key is not a flag). An enum flag whose toggle is
     /// off, or that resolves no variant, has the flag's default.
-    pub fn answer(&self, flag: Option<&Flag>, key: &str, ctx: &unleash_yggdrasil::Context) -> Answer {
+    pub fn answer(
+        &self,
+        flag: Option<&Flag>,
+        key: &str,
+        ctx: &unleash_yggdrasil::Context,
+    ) -> Answer {
         let Some(flag) = flag else {
             return match self.engine.resolve(key, ctx, &None) {
                 None if !self.is_enabled(key, ctx) => Answer::NotFound,
@@ -318,8 +355,11 @@ impl LaunchDarkly {
         &'a self,
         key: &str,
         ctx: &'a launchdarkly_server_sdk_evaluation::Context,
-    ) -> Option<launchdarkly_server_sdk_evaluation::Detail<&'a launchdarkly_server_sdk_evaluation::FlagValue>>
-    {
+    ) -> Option<
+        launchdarkly_server_sdk_evaluation::Detail<
+            &'a launchdarkly_server_sdk_evaluation::FlagValue,
+        >,
+    > {
         let flag = self.data.flags.get(key)?;
         Some(launchdarkly_server_sdk_evaluation::evaluate(
             &self.data, flag, ctx, None,
@@ -376,7 +416,8 @@ impl Flagd {
 
     /// The user id is the targeting key; every other attribute a custom field.
     pub fn context(p: &Person) -> open_feature::EvaluationContext {
-        let mut ctx = open_feature::EvaluationContext::default().with_targeting_key(p.user_id.as_str());
+        let mut ctx =
+            open_feature::EvaluationContext::default().with_targeting_key(p.user_id.as_str());
         for (k, v) in p.attributes() {
             ctx = ctx.with_custom_field(k, v);
         }
@@ -387,7 +428,11 @@ impl Flagd {
     /// (if any), and map the variant name it returns (or the default variant when it returns
     /// `null`) to the variant's value. `None` when there is no such flag.
     #[inline]
-    pub fn resolve(&self, key: &str, ctx: &open_feature::EvaluationContext) -> Option<Result<&Json, String>> {
+    pub fn resolve(
+        &self,
+        key: &str,
+        ctx: &open_feature::EvaluationContext,
+    ) -> Option<Result<&Json, String>> {
         let f = self.flags.get(key)?;
         if f.flag.state == "DISABLED" {
             return Some(Err("disabled".into()));

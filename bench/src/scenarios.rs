@@ -188,13 +188,7 @@ pub fn agreement_people() -> Vec<Person> {
             Some("enterprise"),
             Some("3.2.1"),
         ),
-        person(
-            "user-00198",
-            None,
-            Some("US"),
-            Some("free"),
-            Some("3.10.0"),
-        ),
+        person("user-00198", None, Some("US"), Some("free"), Some("3.10.0")),
         person(
             "user-00199",
             Some("test+bo@example.com"),
@@ -210,13 +204,7 @@ pub fn agreement_people() -> Vec<Person> {
             Some("3.1.9"),
         ),
         person("user-00200", None, None, None, None),
-        person(
-            "u",
-            Some("test+"),
-            Some("CA"),
-            Some("pro"),
-            Some("10.0.0"),
-        ),
+        person("u", Some("test+"), Some("CA"), Some("pro"), Some("10.0.0")),
     ]
 }
 

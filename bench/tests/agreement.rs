@@ -21,9 +21,18 @@ fn every_engine_loads_the_10000_flags() {
     let files = ingest::flag_files();
     assert_eq!(ingest::flagc_load(&files).flags.len(), ingest::FLAGS);
     let docs = ingest::documents(&files);
-    assert_eq!(ingest::launchdarkly_load(&docs.launchdarkly).data.flags.len(), ingest::FLAGS);
     assert_eq!(
-        ingest::unleash_load(&docs.unleash).engine.list_known_toggles().len(),
+        ingest::launchdarkly_load(&docs.launchdarkly)
+            .data
+            .flags
+            .len(),
+        ingest::FLAGS
+    );
+    assert_eq!(
+        ingest::unleash_load(&docs.unleash)
+            .engine
+            .list_known_toggles()
+            .len(),
         ingest::FLAGS
     );
     let flagd = ingest::flagd_load(&docs.flagd);

@@ -58,7 +58,10 @@ fn main() {
     let mut summary = Vec::new();
     let mut tables = String::new();
     for s in SCENARIOS {
-        let flagc: Vec<Option<f64>> = FLAGC.iter().map(|(f, _)| median_ns(&dir, s.name, f)).collect();
+        let flagc: Vec<Option<f64>> = FLAGC
+            .iter()
+            .map(|(f, _)| median_ns(&dir, s.name, f))
+            .collect();
         tables.push_str(&format!(
             "\n#### `{}` (flag `{}`)\n\n| engine | median | ÷ flagc static | ÷ flagc dynamic | ÷ flagc lookup |\n|---|---:|---:|---:|---:|\n",
             s.name, s.key
@@ -78,7 +81,11 @@ fn main() {
                 .iter()
                 .map(|f| f.map_or_else(String::new, |f| ratio(m / f)))
                 .collect();
-            tables.push_str(&format!("| {label} | {} | {} |\n", time(m), ratios.join(" | ")));
+            tables.push_str(&format!(
+                "| {label} | {} | {} |\n",
+                time(m),
+                ratios.join(" | ")
+            ));
         }
         if let Some((name, f)) = fastest {
             let r: Vec<String> = flagc
@@ -94,7 +101,11 @@ fn main() {
             summary.push(format!(
                 "| `{}` | {} | {} | {} | {} |",
                 s.name,
-                flagc.iter().map(|x| x.map_or("n/a".into(), time)).collect::<Vec<_>>().join(" | "),
+                flagc
+                    .iter()
+                    .map(|x| x.map_or("n/a".into(), time))
+                    .collect::<Vec<_>>()
+                    .join(" | "),
                 time(f),
                 name.split(' ').next().unwrap_or(name),
                 r.join(" | "),
@@ -102,7 +113,9 @@ fn main() {
         }
     }
 
-    println!("| scenario | flagc static | flagc dynamic | flagc lookup | fastest peer | which | peer ÷ static | peer ÷ dynamic | peer ÷ lookup |");
+    println!(
+        "| scenario | flagc static | flagc dynamic | flagc lookup | fastest peer | which | peer ÷ static | peer ÷ dynamic | peer ÷ lookup |"
+    );
     println!("|---|---:|---:|---:|---:|---|---:|---:|---:|");
     for line in &summary {
         println!("{line}");
@@ -111,7 +124,10 @@ fn main() {
 
     println!("\n#### `ingest_10000_flags`\n\n| engine | median | ÷ flagc |\n|---|---:|---:|");
     let flagc = median_ns(&dir, "ingest_10000_flags", "flagc");
-    for (id, label) in [("flagc", "flagc (parse, check, compile)")].iter().chain(&PEERS) {
+    for (id, label) in [("flagc", "flagc (parse, check, compile)")]
+        .iter()
+        .chain(&PEERS)
+    {
         if let Some(m) = median_ns(&dir, "ingest_10000_flags", id) {
             let r = flagc.map_or_else(String::new, |f| ratio(m / f));
             println!("| {label} | {} | {r} |", time(m));

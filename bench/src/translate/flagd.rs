@@ -64,9 +64,11 @@ fn flagd_flag(model: &Model, flag: &Flag) -> Result<Json, String> {
             Outcome::Rollout(r) => {
                 check_rollout(model, flag, r.by)?;
                 if n + 1 != flag.rules.len() {
-                    return Err("a rollout followed by other rules: `fractional` does not fall \
+                    return Err(
+                        "a rollout followed by other rules: `fractional` does not fall \
                                 through when the targeting key is absent"
-                        .into());
+                            .into(),
+                    );
                 }
                 let names = flag.ty.rollout_keys().unwrap_or_default();
                 let buckets: Vec<Json> = names

@@ -51,7 +51,10 @@ fn index(flag: &Flag, v: &FlagValue) -> Result<usize, String> {
     match v {
         FlagValue::Bool(b) => Ok(usize::from(!b)),
         FlagValue::Enum(i) => Ok(*i as usize),
-        _ => Err(format!("a {} flag (only bool and enum flags)", flag.ty.name())),
+        _ => Err(format!(
+            "a {} flag (only bool and enum flags)",
+            flag.ty.name()
+        )),
     }
 }
 
@@ -140,7 +143,11 @@ fn clause(c: AttrCond<'_>) -> Result<Json, String> {
                 StrOp::Contains => "contains",
                 StrOp::Matches => "matches",
             };
-            make(name, needles.iter().map(|n| Json::from(n.as_str())).collect(), false)
+            make(
+                name,
+                needles.iter().map(|n| Json::from(n.as_str())).collect(),
+                false,
+            )
         }
     })
 }

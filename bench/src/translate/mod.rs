@@ -139,6 +139,9 @@ pub(crate) fn value_name(flag: &Flag, v: &flagc::model::FlagValue) -> Result<Str
     match (v, &flag.ty) {
         (FlagValue::Bool(b), _) => Ok(b.to_string()),
         (FlagValue::Enum(i), FlagType::Enum(names)) => Ok(names[*i as usize].clone()),
-        _ => Err(format!("a {} flag (only bool and enum flags)", flag.ty.name())),
+        _ => Err(format!(
+            "a {} flag (only bool and enum flags)",
+            flag.ty.name()
+        )),
     }
 }

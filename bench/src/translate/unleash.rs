@@ -46,9 +46,11 @@ fn feature(model: &Model, flag: &Flag) -> Result<Json, String> {
         FlagType::Bool => {
             if flag.default == FlagValue::Bool(true) {
                 if !flag.rules.is_empty() {
-                    return Err("a bool flag that defaults to `true` and has rules: Unleash \
+                    return Err(
+                        "a bool flag that defaults to `true` and has rules: Unleash \
                                 strategies can only turn a toggle on"
-                        .into());
+                            .into(),
+                    );
                 }
                 strategies.push(json!({ "name": "default", "constraints": [] }));
             }
@@ -87,7 +89,9 @@ fn feature(model: &Model, flag: &Flag) -> Result<Json, String> {
                 let constraints = constraints(model, &rule.when)?;
                 let variants = match &rule.outcome {
                     Outcome::Value(v) => {
-                        vec![json!({ "name": value_name(flag, v)?, "weight": 1000, "stickiness": "userId" })]
+                        vec![
+                            json!({ "name": value_name(flag, v)?, "weight": 1000, "stickiness": "userId" }),
+                        ]
                     }
                     Outcome::Rollout(r) => {
                         check_rollout(model, flag, r.by)?;
@@ -134,7 +138,10 @@ fn constraints(model: &Model, when: &[flagc::model::Condition]) -> Result<Vec<Js
 fn constraint(c: AttrCond<'_>) -> Result<Json, String> {
     let name = if c.identity { "userId" } else { c.name };
     if matches!(c.ty, AttrType::StringList) {
-        return Err(format!("`{}`: Unleash context properties are strings", c.name));
+        return Err(format!(
+            "`{}`: Unleash context properties are strings",
+            c.name
+        ));
     }
     let many = |operator: &str, values: Vec<String>| {
         json!({ "contextName": name, "operator": operator, "values": values,
@@ -156,7 +163,13 @@ fn constraint(c: AttrCond<'_>) -> Result<Json, String> {
             let prefix = match c.ty {
                 AttrType::Semver => "SEMVER",
                 AttrType::Int | AttrType::Float => "NUM",
-                _ => return Err(format!("`{}`: an ordered comparison on a {}", c.name, c.ty.name())),
+                _ => {
+                    return Err(format!(
+                        "`{}`: an ordered comparison on a {}",
+                        c.name,
+                        c.ty.name()
+                    ));
+                }
             };
             let suffix = match op {
                 CmpOp::Lt => "LT",
