@@ -13,8 +13,8 @@ use std::fmt;
 use crate::bucket;
 use crate::diag::{self, Code, Diagnostic, Severity};
 use crate::ir::{
-    BucketKey, CompiledOutcome, CompiledRollout, Cond, Layout, Pred, Program, SetKind, StrPred,
-    Test, Value,
+    BucketKey, CompiledFlag, CompiledOutcome, CompiledRollout, Cond, Layout, Pred, Program,
+    SetKind, StrPred, Test, Value,
 };
 use crate::model::{AttrType, CmpOp};
 
@@ -102,36 +102,15 @@ impl Program {
     ///
     /// If `flag` is not an index of this program (indices come from [`Program::flag_index`]
     /// or the position in [`Program::flags`]).
-    #[inline]
+    #[inline(always)]
     pub fn eval<C: ContextView + ?Sized>(&self, flag: usize, ctx: &C) -> Evaluation<'_> {
-        let f = &self.flags[flag];
-        for rule in &f.rules {
-            if !all(&rule.when, ctx) {
-                continue;
-            }
-            match &rule.outcome {
-                CompiledOutcome::Value(v) => {
-                    return Evaluation {
-                        value: v,
-                        rule: Some(rule.index),
-                    };
-                }
-                CompiledOutcome::Rollout(r) => {
-                    // An unset bucketing attribute: the rule does not match, go on.
-                    if let Some(i) = rollout_pick(r, ctx)
-                        && let Some(v) = r.values.get(i)
-                    {
-                        return Evaluation {
-                            value: v,
-                            rule: Some(rule.index),
-                        };
-                    }
-                }
-            }
-        }
+        // The rule loop hands back two words (returned in registers, not through memory);
+        // the `Evaluation` is assembled here, in the caller, where it usually stays in
+        // registers too.
+        let (value, rule) = decide(&self.flags[flag], ctx);
         Evaluation {
-            value: &f.default,
-            rule: None,
+            value,
+            rule: rule.checked_sub(1),
         }
     }
 
@@ -141,11 +120,54 @@ impl Program {
     }
 }
 
+/// The value and `1 + the deciding rule's index` (0 for the default).
+#[inline(always)]
+fn decide<'p, C: ContextView + ?Sized>(f: &'p CompiledFlag, ctx: &C) -> (&'p Value, usize) {
+    if f.rules.is_empty() {
+        return (&f.default, 0);
+    }
+    decide_rules(f, ctx)
+}
+
 #[inline]
+fn decide_rules<'p, C: ContextView + ?Sized>(f: &'p CompiledFlag, ctx: &C) -> (&'p Value, usize) {
+    // One function with the tests inlined: a rule is a few tests, and calls with their
+    // register saves would cost as much as the tests themselves.
+    'rules: for rule in &f.rules {
+        for c in &rule.when {
+            let holds = match c {
+                Cond::Test(t) => t.holds(ctx),
+                Cond::Any(branches) => any_branch(branches, ctx),
+            };
+            if !holds {
+                continue 'rules;
+            }
+        }
+        match &rule.outcome {
+            CompiledOutcome::Value(v) => return (v, rule.index + 1),
+            CompiledOutcome::Rollout(r) => {
+                // An unset bucketing attribute: the rule does not match, go on.
+                if let Some(i) = rollout_pick(r, ctx)
+                    && let Some(v) = r.values.get(i)
+                {
+                    return (v, rule.index + 1);
+                }
+            }
+        }
+    }
+    (&f.default, 0)
+}
+
+/// Segments: any branch whose conditions all hold (rarer, so out of line).
+#[inline(never)]
+fn any_branch<C: ContextView + ?Sized>(branches: &[Box<[Cond]>], ctx: &C) -> bool {
+    branches.iter().any(|b| all(b, ctx))
+}
+
 fn all<C: ContextView + ?Sized>(conds: &[Cond], ctx: &C) -> bool {
     conds.iter().all(|c| match c {
         Cond::Test(t) => t.holds(ctx),
-        Cond::Any(branches) => branches.iter().any(|b| all(b, ctx)),
+        Cond::Any(branches) => any_branch(branches, ctx),
     })
 }
 
@@ -186,10 +208,15 @@ fn decimal(n: i64, buf: &mut [u8; 20]) -> &[u8] {
 
 impl Test {
     /// Whether the test holds for `ctx` (never for an unset attribute).
-    #[inline]
+    #[inline(always)]
     pub fn holds<C: ContextView + ?Sized>(&self, ctx: &C) -> bool {
         let f = self.field;
         let hit = match &self.pred {
+            // The most common test, inlined here rather than dispatched twice.
+            Pred::Str(StrPred::In(set)) => match ctx.str(f) {
+                Some(s) => set.contains(s),
+                None => return false,
+            },
             Pred::Str(p) => match ctx.str(f) {
                 Some(s) => p.holds(s),
                 None => return false,

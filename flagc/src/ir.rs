@@ -422,10 +422,13 @@ impl StrSet {
     }
 
     /// Whether `s` is in the set.
-    #[inline]
+    #[inline(always)]
     pub fn contains(&self, s: &str) -> bool {
         if self.table.is_empty() {
-            return self.items.iter().any(|i| i.len() == s.len() && **i == *s);
+            return self
+                .items
+                .iter()
+                .any(|i| same_bytes(i.as_bytes(), s.as_bytes()));
         }
         let h = str_hash(s.as_bytes());
         let mask = self.table.len() - 1;
@@ -437,7 +440,7 @@ impl StrSet {
             }
             if tag == h as u32
                 && let Some(item) = self.items.get(i as usize - 1)
-                && **item == *s
+                && same_bytes(item.as_bytes(), s.as_bytes())
             {
                 return true;
             }
@@ -467,6 +470,42 @@ impl fmt::Debug for StrSet {
     }
 }
 
+/// Byte equality without a `memcmp` call for strings up to 16 bytes (ids, country codes,
+/// plan names), which is most of what sets hold: two overlapping loads per side.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    #[inline(always)]
+    fn u64_at(x: &[u8], at: usize) -> u64 {
+        x.get(at..at + 8)
+            .and_then(|w| w.first_chunk::<8>())
+            .map_or(0, |w| u64::from_le_bytes(*w))
+    }
+    #[inline(always)]
+    fn u32_at(x: &[u8], at: usize) -> u32 {
+        x.get(at..at + 4)
+            .and_then(|w| w.first_chunk::<4>())
+            .map_or(0, |w| u32::from_le_bytes(*w))
+    }
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
+        8..=16 => u64_at(a, 0) == u64_at(b, 0) && u64_at(a, n - 8) == u64_at(b, n - 8),
+        _ => long_eq(a, b),
+    }
+}
+
+/// Kept out of line so the short-string path above needs no call (and no register saves).
+#[cold]
+#[inline(never)]
+fn long_eq(a: &[u8], b: &[u8]) -> bool {
+    a == b
+}
+
 /// A multiplicative hash of bytes, eight at a time (FxHash's mixing); the last partial word
 /// is read as overlapping loads rather than copied. Set strings come from flag files, so
 /// adversarial collisions are not a concern; speed on ids of 5–40 bytes is.
@@ -489,11 +528,14 @@ fn str_hash(bytes: &[u8]) -> u64 {
     let mut h = (len as u64).wrapping_mul(K);
     let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
     if len >= 8 {
+        // Whole words while more than 16 bytes remain, then the last 9–16 bytes as two
+        // (overlapping) words: ids of up to 16 bytes take no loop at all.
         let mut at = 0;
-        while at + 8 < len {
+        while len - at > 16 {
             h = mix(h, word(bytes, at));
             at += 8;
         }
+        h = mix(h, word(bytes, at));
         h = mix(h, word(bytes, len - 8));
     } else if len >= 4 {
         h = mix(h, half(bytes, 0) | half(bytes, len - 4) << 32);
@@ -542,6 +584,20 @@ mod tests {
         }
         assert!(!set.contains("b"));
         assert!(!set.contains("baé"));
+    }
+
+    #[test]
+    fn byte_equality_at_every_length() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n as u8).collect();
+            assert!(same_bytes(&a, &a.clone()), "{n}");
+            for i in 0..n {
+                let mut b = a.clone();
+                b[i] ^= 0x40;
+                assert!(!same_bytes(&a, &b), "{n} differ at {i}");
+            }
+            assert!(!same_bytes(&a, &a[..n.saturating_sub(1)]) || n == 0);
+        }
     }
 
     #[test]
