@@ -326,7 +326,12 @@ impl Checker<'_> {
         if let Some(table) = p.root.get("static").and_then(Node::as_table) {
             for (key, node) in table {
                 ok &= self.attr_name(file, key, &mut names);
-                let Some(values) = self.enum_values(file, node, "value of static attribute") else {
+                let Some(values) = self.enum_values(
+                    file,
+                    node,
+                    "value",
+                    &format!("static attribute `{}`", key.name),
+                ) else {
                     self.broken.insert(key.name.clone());
                     ok = false;
                     continue;
@@ -353,7 +358,12 @@ impl Checker<'_> {
                     // An unknown type name is the schema's to report.
                     NodeKind::Str(s) => AttrType::from_name(s),
                     NodeKind::Array(_) => self
-                        .enum_values(file, node, "enum value")
+                        .enum_values(
+                            file,
+                            node,
+                            "enum value",
+                            &format!("context attribute `{}`", key.name),
+                        )
                         .map(AttrType::Enum),
                     _ => None,
                 };
@@ -447,7 +457,14 @@ impl Checker<'_> {
     }
 
     /// A list of enum values: strings, unique, distinct as Rust names.
-    fn enum_values(&mut self, file: &str, node: &Node, what: &'static str) -> Option<Vec<String>> {
+    /// A list of enum values: each an `item` (e.g. "variant") of `owner` (e.g. "flag `x`").
+    fn enum_values(
+        &mut self,
+        file: &str,
+        node: &Node,
+        item_name: &str,
+        owner: &str,
+    ) -> Option<Vec<String>> {
         let Some(items) = node.as_array() else {
             return self.skip(file, node, "list");
         };
@@ -458,21 +475,27 @@ impl Checker<'_> {
             // Not a string, or not a valid value: the schema reports it.
             let Some(s) = item.as_str().filter(|s| is_enum_value(s)) else {
                 self.skipped
-                    .push((file.to_owned(), item.span.clone(), what));
+                    .push((file.to_owned(), item.span.clone(), "enum value"));
                 ok = false;
                 continue;
             };
             let ident = type_ident(s);
             if let Some((first, first_span)) = idents.get(&ident) {
-                let message = if *first == s {
-                    format!("{what} `{s}` is listed twice")
+                let (message, help) = if *first == s {
+                    (
+                        format!("{item_name} `{s}` is listed twice in {owner}"),
+                        "remove the repetition",
+                    )
                 } else {
-                    format!("{what} `{s}` would be `{ident}` in Rust, as `{first}` is")
+                    (
+                        format!("{item_name} `{s}` would be `{ident}` in Rust, as `{first}` is"),
+                        "values must differ by more than case or punctuation, since each becomes a Rust enum variant",
+                    )
                 };
                 let d = self
                     .error(Code::DuplicateName, file, item.span.clone(), message)
                     .with_label(file, first_span.clone(), "first listed here")
-                    .with_help("values must differ by more than case or punctuation, since each becomes a Rust enum variant");
+                    .with_help(help);
                 self.diags.push(d);
                 ok = false;
                 continue;
@@ -1084,7 +1107,8 @@ impl Checker<'_> {
     fn flag_type(&mut self, file: &str, key: &Key, node: &Node) -> Option<FlagType> {
         let explicit = node.entry("type");
         if let Some(vnode) = node.get("variants") {
-            let variants = self.enum_values(file, vnode, "variant");
+            let variants =
+                self.enum_values(file, vnode, "variant", &format!("flag `{}`", key.name));
             let mut ok = variants.is_some();
             if let Some(by) = vnode
                 .as_array()
@@ -1649,6 +1673,15 @@ mod tests {
         assert_eq!(decimal_thousandths("2.5e-1"), Some(250));
         assert_eq!(decimal_thousandths("33.3333"), None);
         assert_eq!(decimal_thousandths("33.3330"), Some(33_333));
+    }
+
+    #[test]
+    fn extreme_exponents_neither_overflow_nor_loop() {
+        assert_eq!(decimal_thousandths("0e2147483647"), Some(0));
+        assert_eq!(decimal_thousandths("0e-2147483648"), Some(0));
+        assert_eq!(decimal_thousandths("1e2147483647"), None);
+        assert_eq!(decimal_thousandths("1e-2147483648"), None);
+        assert_eq!(decimal_thousandths("5e99"), Some(u32::MAX));
     }
 
     #[test]

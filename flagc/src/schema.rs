@@ -82,6 +82,7 @@ pub fn validate(kind: FileKind, file: &ParsedFile, diags: &mut Diagnostics) {
         };
         let keyword_parent = parent_node(&schema.document, error.schema_path().as_str());
         let ctx = Context {
+            kind,
             file: &file.path,
             path: &path,
             node,
@@ -130,6 +131,7 @@ impl Found {
 }
 
 struct Context<'a> {
+    kind: FileKind,
     file: &'a str,
     path: &'a [String],
     node: &'a Node,
@@ -163,7 +165,7 @@ impl Context<'_> {
 
     /// "flag `x`", "rule #2 of flag `x`", "the manifest's `[context]`"… for messages.
     fn place(&self) -> String {
-        describe_path(self.path)
+        describe_path(self.kind, self.path)
     }
 
     /// The key span if there is one, else the value span.
@@ -449,28 +451,35 @@ fn describe_kind(kind: &ValidationErrorKind, value: &str) -> String {
     }
 }
 
-/// Human description of where a JSON path points in a flag file or the manifest.
-pub fn describe_path(path: &[String]) -> String {
+/// Human description of where a JSON path points in a flag file or the manifest, for
+/// messages: "flag `x`", "rule #2 of flag `x`", "context attribute `plan`"…
+pub fn describe_path(kind: FileKind, path: &[String]) -> String {
     let p: Vec<&str> = path.iter().map(String::as_str).collect();
-    match p.as_slice() {
-        [] => "the file".to_owned(),
-        ["context", attr] => format!("context attribute `{attr}`"),
-        ["static", attr] => format!("static attribute `{attr}`"),
+    match kind {
+        FileKind::Manifest => describe_manifest_path(&p),
+        FileKind::Flags => describe_flags_path(&p),
+    }
+}
+
+fn describe_manifest_path(p: &[&str]) -> String {
+    match p {
+        [] => "the manifest".to_owned(),
+        [section @ ("context" | "static"), attr] => format!("{section} attribute `{attr}`"),
+        [section @ ("context" | "static"), attr, n] => {
+            format!("value #{} of {section} attribute `{attr}`", index1(n))
+        }
         ["segments", seg] => format!("segment `{seg}`"),
         ["segments", seg, attr, rest @ ..] => {
             field_of(&format!("condition on `{attr}` in segment `{seg}`"), rest)
         }
-        [section]
-            if matches!(
-                *section,
-                "context" | "static" | "segments" | "rollout" | "codegen" | "format"
-            ) =>
-        {
-            format!("`{section}`")
-        }
-        [section, field] if matches!(*section, "rollout" | "codegen") => {
-            format!("`{section}.{field}`")
-        }
+        [section] => format!("`{section}`"),
+        _ => format!("`{}`", p.join(".")),
+    }
+}
+
+fn describe_flags_path(p: &[&str]) -> String {
+    match p {
+        [] => "the file".to_owned(),
         [flag] => format!("flag `{flag}`"),
         [flag, "rules", n] => format!("rule #{} of flag `{flag}`", index1(n)),
         [flag, "rules", n, "when", attr, rest @ ..] => field_of(
@@ -482,6 +491,9 @@ pub fn describe_path(path: &[String]) -> String {
         ),
         [flag, "rules", n, field, ..] => {
             format!("`{field}` of rule #{} of flag `{flag}`", index1(n))
+        }
+        [flag, field, n] if n.parse::<usize>().is_ok() => {
+            format!("element #{} of `{field}` of flag `{flag}`", index1(n))
         }
         [flag, field, ..] => format!("`{field}` of flag `{flag}`"),
     }
