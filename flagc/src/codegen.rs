@@ -863,10 +863,15 @@ impl Gen<'_> {
                 CompiledOutcome::Rollout(ro) => {
                     let field = self.field(ro.field);
                     let salt = Literal::byte_string(f.salt.as_bytes());
+                    // The salt's murmur3 blocks are mixed once, so a call hashes the value only.
+                    let prefix = quote! {
+                        static P: ::flagc::runtime::__private::LazyLock<::flagc::bucket::Prefix> =
+                            ::flagc::runtime::__private::LazyLock::new(|| ::flagc::bucket::Prefix::new(#salt));
+                    };
                     let bucket = match &ro.key {
-                        BucketKey::Str => quote! { ctx.#field.as_deref().map(|s| ::flagc::runtime::__private::bucket(#salt, s.as_bytes())) },
+                        BucketKey::Str => quote! { ctx.#field.as_deref().map(|s| { #prefix P.bucket(s.as_bytes()) }) },
                         BucketKey::Int => quote! { ctx.#field.map(|n| ::flagc::runtime::__private::bucket_int(#salt, n)) },
-                        BucketKey::Enum(_) => quote! { ctx.#field.map(|e| ::flagc::runtime::__private::bucket(#salt, e.as_str().as_bytes())) },
+                        BucketKey::Enum(_) => quote! { ctx.#field.map(|e| { #prefix P.bucket(e.as_str().as_bytes()) }) },
                     };
                     let weights = ro.weights.iter();
                     let arms = ro.values.iter().enumerate().map(|(k, v)| {

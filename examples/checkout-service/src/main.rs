@@ -1,9 +1,10 @@
 //! An example checkout service: the same flags through both generated modes.
 //!
-//! `cargo run -p checkout-service` loads `examples/flags` at startup (dynamic mode) and
-//! compares every answer with the copy compiled for production in the EU (static mode).
+//! `cargo run -p checkout-service [DIR]` loads `examples/flags` (or DIR) at startup (dynamic
+//! mode) and answers every question a second time from the copy compiled for production in
+//! the EU (static mode), which needs no files at run time. The two must agree.
 
-/// Dynamic mode: flags read from the directory at run time.
+/// Dynamic mode: flags read from the directory at run time (and reloadable).
 mod live {
     flags_macros::flags!("../flags");
 }
@@ -13,6 +14,7 @@ mod prod_eu {
     flags_macros::flags!("../flags", env = "production", region = "eu");
 }
 
+use flagc::runtime::Origin;
 use live::flags;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,6 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         env: flags::Env::Production,
         region: flags::Region::Eu,
     };
+    // A missing or invalid directory is an error: this service refuses to start rather
+    // than serve the copy embedded at build time (`flags::embedded`), which may re-enable a
+    // feature switched off since.
     let live = flags::load(&dir, statics)?;
     let compiled = prod_eu::flags::load(
         "",
@@ -32,49 +37,98 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     )?;
 
+    // Setters take natural Rust types; versions and dates are validated here.
     let shopper = flags::Context::new()
         .user_id("u-1042")
         .email("ana@example.org")
         .country("DE")
-        .plan(flags::Plan::Plus)
+        .plan(flags::Plan::Business)
         .platform(flags::Platform::Ios)
         .app_version("4.2.0")?
         .cart_total(79.5)
+        .risk_score(0.05)
         .groups(["beta"]);
     let same = prod_eu::flags::Context::new()
         .user_id("u-1042")
         .email("ana@example.org")
         .country("DE")
-        .plan(prod_eu::flags::Plan::Plus)
+        .plan(prod_eu::flags::Plan::Business)
         .platform(prod_eu::flags::Platform::Ios)
         .app_version("4.2.0")?
         .cart_total(79.5)
+        .risk_score(0.05)
         .groups(["beta"]);
+    if let Err(e) = flags::Context::new().app_version("4.2") {
+        println!("rejected context value: {e}");
+    }
 
     let status = live.rt.status();
     println!(
-        "flags generation {} from {:?}",
-        status.generation, status.origin
+        "flags generation {} (content {}) from {}",
+        status.generation,
+        status.hash,
+        match &status.origin {
+            Origin::Directory(p) => p.display().to_string(),
+            Origin::Embedded => "the embedded copy".to_owned(),
+        }
     );
+    let mut disagreements = 0;
+    let mut show = |name: &str, dynamic: String, fixed: String| {
+        let mark = if dynamic == fixed {
+            ""
+        } else {
+            disagreements += 1;
+            "  <- modes disagree"
+        };
+        println!("{name:<28} {dynamic:<25} static: {fixed}{mark}");
+    };
+    show(
+        "one_page_checkout",
+        live.one_page_checkout(&shopper).to_string(),
+        compiled.one_page_checkout(&same).to_string(),
+    );
+    show(
+        "checkout_layout",
+        live.checkout_layout(&shopper).to_string(),
+        compiled.checkout_layout(&same).to_string(),
+    );
+    show(
+        "apple_pay",
+        live.apple_pay(&shopper).to_string(),
+        compiled.apple_pay(&same).to_string(),
+    );
+    show(
+        "three_ds_mode",
+        live.three_ds_mode(&shopper).to_string(),
+        compiled.three_ds_mode(&same).to_string(),
+    );
+    show(
+        "free_shipping_threshold",
+        live.free_shipping_threshold(&shopper).to_string(),
+        compiled.free_shipping_threshold(&same).to_string(),
+    );
+    show(
+        "max_cart_items",
+        live.max_cart_items(&shopper).to_string(),
+        compiled.max_cart_items(&same).to_string(),
+    );
+    show(
+        "order_confirmation_template",
+        live.order_confirmation_template(&shopper).to_string(),
+        compiled.order_confirmation_template(&same).to_string(),
+    );
+    show(
+        "search_ranking_model",
+        live.search_ranking_model(&shopper).to_string(),
+        compiled.search_ranking_model(&same).to_string(),
+    );
+    // Lookups by key, for tools and flags added after the build.
     println!(
-        "one_page_checkout        {:>8} (static: {})",
-        live.one_page_checkout(&shopper),
-        compiled.one_page_checkout(&same)
+        "lookup(\"search_page_size\")  {:?}",
+        live.rt.lookup("search_page_size", &shopper)
     );
-    println!(
-        "checkout_layout          {:>8} (static: {})",
-        live.checkout_layout(&shopper),
-        compiled.checkout_layout(&same)
-    );
-    println!(
-        "free_shipping_threshold  {:>8} (static: {})",
-        live.free_shipping_threshold(&shopper),
-        compiled.free_shipping_threshold(&same)
-    );
-    println!(
-        "search_page_size         {:>8} (static: {})",
-        live.search_page_size(&shopper),
-        compiled.search_page_size(&same)
-    );
+    if disagreements > 0 {
+        return Err(format!("{disagreements} flags differ between the modes").into());
+    }
     Ok(())
 }

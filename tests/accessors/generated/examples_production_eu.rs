@@ -1334,10 +1334,14 @@ pub mod flags {
                 if let ::core::option::Option::Some(b) = ctx
                     .user_id
                     .as_deref()
-                    .map(|s| ::flagc::runtime::__private::bucket(
-                        b"checkout_layout",
-                        s.as_bytes(),
-                    ))
+                    .map(|s| {
+                        static P: ::flagc::runtime::__private::LazyLock<
+                            ::flagc::bucket::Prefix,
+                        > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::bucket::Prefix::new(
+                            b"checkout_layout",
+                        ));
+                        P.bucket(s.as_bytes())
+                    })
                 {
                     match ::flagc::runtime::__private::pick(
                         &[0u32, 50000u32, 50000u32],
@@ -1376,10 +1380,14 @@ pub mod flags {
                 if let ::core::option::Option::Some(b) = ctx
                     .user_id
                     .as_deref()
-                    .map(|s| ::flagc::runtime::__private::bucket(
-                        b"checkout_upsell_widget",
-                        s.as_bytes(),
-                    ))
+                    .map(|s| {
+                        static P: ::flagc::runtime::__private::LazyLock<
+                            ::flagc::bucket::Prefix,
+                        > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::bucket::Prefix::new(
+                            b"checkout_upsell_widget",
+                        ));
+                        P.bucket(s.as_bytes())
+                    })
                 {
                     match ::flagc::runtime::__private::pick(&[30000u32, 70000u32], b) {
                         0usize => return true,
@@ -1445,10 +1453,14 @@ pub mod flags {
                 if let ::core::option::Option::Some(b) = ctx
                     .user_id
                     .as_deref()
-                    .map(|s| ::flagc::runtime::__private::bucket(
-                        b"express_checkout_button",
-                        s.as_bytes(),
-                    ))
+                    .map(|s| {
+                        static P: ::flagc::runtime::__private::LazyLock<
+                            ::flagc::bucket::Prefix,
+                        > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::bucket::Prefix::new(
+                            b"express_checkout_button",
+                        ));
+                        P.bucket(s.as_bytes())
+                    })
                 {
                     match ::flagc::runtime::__private::pick(&[12500u32, 87500u32], b) {
                         0usize => return true,
@@ -1612,10 +1624,14 @@ pub mod flags {
                 if let ::core::option::Option::Some(b) = ctx
                     .user_id
                     .as_deref()
-                    .map(|s| ::flagc::runtime::__private::bucket(
-                        b"one_page_checkout",
-                        s.as_bytes(),
-                    ))
+                    .map(|s| {
+                        static P: ::flagc::runtime::__private::LazyLock<
+                            ::flagc::bucket::Prefix,
+                        > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::bucket::Prefix::new(
+                            b"one_page_checkout",
+                        ));
+                        P.bucket(s.as_bytes())
+                    })
                 {
                     match ::flagc::runtime::__private::pick(&[25000u32, 75000u32], b) {
                         0usize => return true,
@@ -1689,10 +1705,14 @@ pub mod flags {
                 if let ::core::option::Option::Some(b) = ctx
                     .account_id
                     .as_deref()
-                    .map(|s| ::flagc::runtime::__private::bucket(
-                        b"new_payment_router",
-                        s.as_bytes(),
-                    ))
+                    .map(|s| {
+                        static P: ::flagc::runtime::__private::LazyLock<
+                            ::flagc::bucket::Prefix,
+                        > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::bucket::Prefix::new(
+                            b"new_payment_router",
+                        ));
+                        P.bucket(s.as_bytes())
+                    })
                 {
                     match ::flagc::runtime::__private::pick(&[10000u32, 90000u32], b) {
                         0usize => return true,
@@ -1784,10 +1804,14 @@ pub mod flags {
                 if let ::core::option::Option::Some(b) = ctx
                     .user_id
                     .as_deref()
-                    .map(|s| ::flagc::runtime::__private::bucket(
-                        b"search_ranking_model",
-                        s.as_bytes(),
-                    ))
+                    .map(|s| {
+                        static P: ::flagc::runtime::__private::LazyLock<
+                            ::flagc::bucket::Prefix,
+                        > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::bucket::Prefix::new(
+                            b"search_ranking_model",
+                        ));
+                        P.bucket(s.as_bytes())
+                    })
                 {
                     match ::flagc::runtime::__private::pick(
                         &[33334u32, 33333u32, 33333u32],

@@ -58,3 +58,90 @@ pub mod checked_in_dynamic {
 pub mod checked_in_production_eu {
     include!("../generated/examples_production_eu.rs");
 }
+
+/// A large, realistic flag directory for measuring expansion.
+pub mod many_flags {
+    use std::fmt::Write as _;
+    use std::path::Path;
+
+    /// The manifest: the attributes the flags test.
+    pub const MANIFEST: &str = r#"format = 1
+
+[static]
+env = ["development", "staging", "production"]
+region = ["eu", "us"]
+
+[context]
+user_id = "string"
+email = "string"
+country = "string"
+plan = ["free", "pro", "enterprise"]
+app_version = "semver"
+account_age_days = "int"
+cart_total = "float"
+groups = "string[]"
+
+[rollout]
+by = "user_id"
+
+[segments]
+internal = { email = { ends_with = "@example.com" } }
+"#;
+
+    /// The flag files for `n` flags, 100 a file: bool, int, float, string and enum flags
+    /// with one to three rules each (static conditions, segments, lists, comparisons,
+    /// rollouts).
+    pub fn files(n: usize) -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        let mut text = String::new();
+        for i in 0..n {
+            let key = format!("flag_{i:04}");
+            let head = format!(
+                "[{key}]\ndescription = \"Flag number {i}\"\nowner = \"team-{}\"\nexpires = 2099-01-01\n",
+                i % 7
+            );
+            text.push_str(&head);
+            let body = match i % 5 {
+                0 => format!(
+                    "default = false\n\n[[{key}.rules]]\nwhen = {{ env = \"development\" }}\nvalue = true\n\n\
+                     [[{key}.rules]]\nwhen = {{ segment = \"internal\" }}\nvalue = true\n\n\
+                     [[{key}.rules]]\nwhen = {{ env = \"production\", country = [\"US\", \"CA\"] }}\nrollout = {}\n",
+                    i % 100
+                ),
+                1 => format!(
+                    "default = {i}\n\n[[{key}.rules]]\nwhen = {{ plan = \"enterprise\" }}\nvalue = {}\n",
+                    i * 2
+                ),
+                2 => format!(
+                    "default = 0.5\n\n[[{key}.rules]]\nwhen = {{ cart_total = {{ gte = {i}.5 }}, account_age_days = {{ lt = 30 }} }}\nvalue = 0.25\n"
+                ),
+                3 => format!(
+                    "default = \"v{i}\"\n\n[[{key}.rules]]\nwhen = {{ region = \"eu\", groups = \"beta\" }}\nvalue = \"beta-{i}\"\n"
+                ),
+                _ => format!(
+                    "variants = [\"a\", \"b\", \"c\"]\ndefault = \"a\"\n\n[[{key}.rules]]\n\
+                     when = {{ app_version = {{ gte = \"{}.0.0\" }} }}\nrollout = {{ a = 20, b = 30, c = 50 }}\n",
+                    i % 9
+                ),
+            };
+            text.push_str(&body);
+            text.push('\n');
+            if i % 100 == 99 || i + 1 == n {
+                let mut name = String::new();
+                let _ = write!(name, "team_{:02}.toml", i / 100);
+                files.push((name, std::mem::take(&mut text)));
+            }
+        }
+        files
+    }
+
+    /// Writes the manifest and [`files`] into `dir`.
+    pub fn write(dir: &Path, n: usize) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("flagc.toml"), MANIFEST)?;
+        for (name, text) in files(n) {
+            std::fs::write(dir.join(name), text)?;
+        }
+        Ok(())
+    }
+}
