@@ -255,12 +255,53 @@ fn run_case(p: &Program, i: usize, ctx: &Context<'_>, n: u64) -> u64 {
     acc
 }
 
-criterion_group!(benches, bench_eval, bench_compile);
+/// The string-set choice (DESIGN §2: "sorted/hashed"): the hashed `StrSet` against binary
+/// search over the same sorted strings, 100 ten-byte ids, a hit and a miss.
+fn bench_str_set(c: &mut Criterion) {
+    let ids: Vec<String> = (0..100).map(|i| format!("user-{i:05}")).collect();
+    let set = flagc::ir::StrSet::new(&ids);
+    let mut group = c.benchmark_group("str_set_100");
+    group
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
+    for (name, key) in [("hit", "user-00042"), ("miss", "user-00420")] {
+        group.bench_function(format!("hashed_{name}"), |b| {
+            b.iter(|| set.contains(black_box(key)))
+        });
+        group.bench_function(format!("binary_search_{name}"), |b| {
+            b.iter(|| {
+                set.items()
+                    .binary_search_by(|x| (**x).cmp(black_box(key)))
+                    .is_ok()
+            })
+        });
+    }
+    group.finish();
+}
+
+/// One compile, out of line so that a profiler can single it out.
+#[inline(never)]
+fn compile_all(model: &Model, statics: &Statics, layout: &Layout) -> Program {
+    compile(model, statics, layout)
+}
+
+criterion_group!(benches, bench_eval, bench_str_set, bench_compile);
 
 fn main() {
     // `FLAGC_BENCH_PROFILE=<flag key>`: evaluate that flag 100,000 times and exit, for
     // `valgrind --tool=callgrind --toggle-collect='*run_case*'`.
     if let Ok(key) = std::env::var("FLAGC_BENCH_PROFILE") {
+        if key == "compile" {
+            let model = big_model();
+            let layout = Layout::of(&model.manifest);
+            let statics =
+                Statics::from_pairs(&model.manifest, [("env", "production"), ("region", "eu")])
+                    .unwrap();
+            let t = std::time::Instant::now();
+            let p = compile_all(&model, &statics, &layout);
+            println!("{} flags in {:?}", p.flags.len(), t.elapsed());
+            return;
+        }
         let (p, layout) = program();
         let ctx = context(&layout);
         let i = p

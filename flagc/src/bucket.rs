@@ -76,22 +76,24 @@ impl Prefix {
         let have = (self.len % 4) as usize;
         if have > 0 {
             // The block that straddles prefix and value: the prefix's leftover bytes, topped
-            // up byte by byte from the value (at most three: a loop beats a memcpy call).
-            let mut k = self.carry;
-            let mut filled = have;
-            while filled < 4 {
-                let Some((&b, r)) = rest.split_first() else {
-                    break;
-                };
-                k |= u32::from(b) << (8 * filled);
-                filled += 1;
-                rest = r;
+            // up from the value. With four value bytes at hand one load does it (the shift
+            // drops the bytes that belong to the next block).
+            let need = 4 - have;
+            match value.first_chunk::<4>() {
+                Some(w) => {
+                    h = mix_block(h, self.carry | u32::from_le_bytes(*w) << (8 * have));
+                    rest = &value[need..];
+                }
+                None => {
+                    let k = self.carry | partial(&value[..need.min(value.len())]) << (8 * have);
+                    if value.len() < need {
+                        // The value ran out: this is the tail.
+                        return fmix(h ^ mix_k(k) ^ len);
+                    }
+                    h = mix_block(h, k);
+                    rest = &value[need..];
+                }
             }
-            if filled < 4 {
-                // The value ran out: this is the tail.
-                return fmix((h ^ mix_k(k)) ^ len);
-            }
-            h = mix_block(h, k);
         }
         let mut chunks = rest.chunks_exact(4);
         for c in &mut chunks {
@@ -99,7 +101,13 @@ impl Prefix {
         }
         let tail = chunks.remainder();
         if !tail.is_empty() {
-            h ^= mix_k(partial(tail));
+            // The tail is the value's last bytes: read the last four (overlapping what was
+            // hashed) and shift the extra ones out, rather than assembling byte by byte.
+            let k = match value.last_chunk::<4>() {
+                Some(w) => u32::from_le_bytes(*w) >> (8 * (4 - tail.len())),
+                None => partial(tail),
+            };
+            h ^= mix_k(k);
         }
         fmix(h ^ len)
     }

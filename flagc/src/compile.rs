@@ -265,6 +265,9 @@ enum SegState {
 
 struct Compiler<'a> {
     manifest: &'a Manifest,
+    /// For each model context attribute, its field in the layout, if the layout has it with
+    /// the same kind of type (looked up once, not per condition).
+    fields: Vec<Option<usize>>,
     statics: &'a Statics,
     layout: &'a Layout,
     segments: Vec<SegState>,
@@ -272,8 +275,18 @@ struct Compiler<'a> {
 
 impl<'a> Compiler<'a> {
     fn new(model: &'a Model, statics: &'a Statics, layout: &'a Layout) -> Self {
+        let fields = model
+            .manifest
+            .context
+            .iter()
+            .map(|a| {
+                let f = layout.index(&a.name)?;
+                (SetKind::of(&layout.attrs()[f].ty) == SetKind::of(&a.ty)).then_some(f)
+            })
+            .collect();
         Compiler {
             manifest: &model.manifest,
+            fields,
             statics,
             layout,
             segments: vec![SegState::Todo; model.manifest.segments.len()],
@@ -281,7 +294,7 @@ impl<'a> Compiler<'a> {
     }
 
     fn flag(&mut self, flag: &Flag) -> CompiledFlag {
-        let mut rules = Vec::new();
+        let mut rules = Vec::with_capacity(flag.rules.len());
         for rule in &flag.rules {
             let Some(when) = self.conds(&rule.when) else {
                 continue;
@@ -329,7 +342,7 @@ impl<'a> Compiler<'a> {
 
     /// Folds an AND of conditions: `None` when one can never hold, else what is left.
     fn conds(&mut self, conds: &[Condition]) -> Option<Vec<Cond>> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(conds.len());
         for c in conds {
             match c {
                 Condition::Attr {
@@ -346,7 +359,7 @@ impl<'a> Compiler<'a> {
                     ops,
                     ..
                 } => {
-                    out.extend(self.context_tests(*i, ops)?.into_iter().map(Cond::Test));
+                    self.context_tests(*i, ops, &mut out)?;
                 }
                 Condition::Segment { segments, .. } => {
                     let mut branches: Vec<Vec<Cond>> = Vec::new();
@@ -409,25 +422,24 @@ impl<'a> Compiler<'a> {
         })
     }
 
-    /// The tests for a condition on a context attribute; `None` when it can never hold in
-    /// this layout.
-    fn context_tests(&self, i: usize, ops: &[Op]) -> Option<Vec<Test>> {
+    /// Pushes the tests for a condition on a context attribute onto `out`; `None` when it
+    /// can never hold in this layout.
+    fn context_tests(&self, i: usize, ops: &[Op], out: &mut Vec<Cond>) -> Option<()> {
         let attr = self.manifest.context.get(i)?;
-        let field = self.layout.index(&attr.name)?;
+        let field = (*self.fields.get(i)?)?;
         let ty = &self.layout.attrs()[field].ty;
-        if SetKind::of(ty) != SetKind::of(&attr.ty) {
-            return None;
-        }
         if ops.is_empty() {
-            return Some(vec![Test {
+            let pred = Pred::IsSet(SetKind::of(ty));
+            out.push(Cond::Test(Test {
                 field,
                 negate: false,
-                pred: Pred::IsSet(SetKind::of(ty)),
-            }]);
+                pred,
+            }));
         }
-        ops.iter()
-            .map(|op| self.test(field, &attr.ty, ty, op))
-            .collect()
+        for op in ops {
+            out.push(Cond::Test(self.test(field, &attr.ty, ty, op)?));
+        }
+        Some(())
     }
 
     /// One operator as a test on `field`, whose type in the model is `model_ty` and in the
@@ -580,13 +592,8 @@ impl<'a> Compiler<'a> {
     /// The bucketing attribute of a rollout in this layout; `None` when the layout lacks it
     /// or has it with a type that cannot bucket (the rule then never fires).
     fn bucket_key(&self, by: usize) -> Option<(usize, BucketKey)> {
-        let attr = self.manifest.context.get(by)?;
-        let field = self.layout.index(&attr.name)?;
-        let ty = &self.layout.attrs()[field].ty;
-        if SetKind::of(ty) != SetKind::of(&attr.ty) {
-            return None;
-        }
-        let key = match ty {
+        let field = (*self.fields.get(by)?)?;
+        let key = match &self.layout.attrs()[field].ty {
             AttrType::String => BucketKey::Str,
             AttrType::Int => BucketKey::Int,
             AttrType::Enum(values) => {

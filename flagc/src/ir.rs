@@ -390,7 +390,12 @@ const SCAN_MAX: usize = 4;
 impl StrSet {
     /// The set of `items` (duplicates are dropped).
     pub fn new<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Self {
-        let mut items: Vec<Box<str>> = items.into_iter().map(|s| Box::from(s.as_ref())).collect();
+        // Sized up front from the hint: a grown `Vec` would be reallocated again by
+        // `into_boxed_slice`, and compiling 10,000 flags builds many small sets.
+        let items = items.into_iter();
+        let mut v: Vec<Box<str>> = Vec::with_capacity(items.size_hint().1.unwrap_or(0));
+        v.extend(items.map(|s| Box::from(s.as_ref())));
+        let mut items = v;
         items.sort_unstable();
         items.dedup();
         let items = items.into_boxed_slice();
