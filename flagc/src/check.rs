@@ -465,7 +465,8 @@ impl Checker<'_> {
         item_name: &str,
         owner: &str,
     ) -> Option<Vec<String>> {
-        let Some(items) = node.as_array() else {
+        // Not a list, or an empty one: the schema reports it.
+        let Some(items) = node.as_array().filter(|a| !a.is_empty()) else {
             return self.skip(file, node, "list");
         };
         let mut values = Vec::with_capacity(items.len());
@@ -1376,7 +1377,7 @@ impl Checker<'_> {
                         )
                         .with_help(format!(
                             "for an enum flag, name the variants: `rollout = {{ {} = 50, … }}`",
-                            bucket_keys[0]
+                            bucket_keys.first().copied().unwrap_or("variant")
                         ));
                     self.diags.push(d);
                     return None;
