@@ -947,6 +947,8 @@ impl Checker<'_> {
                 self.not_a_number(file, n);
                 return None;
             }
+            // A list or table where a literal belongs is the schema's to report.
+            (_, NodeKind::Array(_) | NodeKind::Table(_)) => return self.skip(file, n, "literal"),
             _ => {
                 let expected = attr_type_phrase(ty);
                 let mut d = self.error(
