@@ -370,18 +370,27 @@ impl EnumSet {
 
 /// A set of strings with a fast membership test.
 ///
-/// Small sets are scanned (comparing lengths first is cheaper than hashing); larger ones use
-/// an open-addressing table keyed by a multiplicative hash of the bytes, each slot keeping 32
-/// bits of the hash so that a probe compares strings only when those agree. Binary search
-/// over a sorted slice was the alternative; see BENCHMARKS.md for the comparison.
+/// Small sets are scanned (cheaper than hashing), larger ones use an open-addressing table;
+/// either way the slots hold each string's `Key`: its length and two words
+/// that, for strings of up to 16 bytes, are the string itself. A lookup computes the key
+/// once, hashes it, and compares keys in the table: no load of the stored strings, whose
+/// pointer chase was most of the cost of a hit. Longer strings compare their bytes after a
+/// key match. Binary search over the sorted strings was the alternative; see BENCHMARKS.md.
 #[derive(Clone)]
 pub struct StrSet {
     items: Box<[Box<str>]>,
-    /// Slots: `(item index + 1, low 32 bits of its hash)`; index 0 = empty. Empty for scanned
-    /// sets.
-    table: Box<[(u32, u32)]>,
-    /// `64 - log2(table.len())`: the hash's top bits pick the slot.
+    /// The hash table, or for small sets the items' keys in order (scanned).
+    table: Box<[Slot]>,
+    /// `64 - log2(table.len())`: the hash's top bits pick the slot; 64 for scanned sets.
     shift: u32,
+}
+
+/// One slot of a [`StrSet`] table.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    key: Key,
+    /// Item index + 1; 0 = empty.
+    item: u32,
 }
 
 /// Sets up to this size are scanned rather than hashed.
@@ -400,24 +409,32 @@ impl StrSet {
         items.dedup();
         let items = items.into_boxed_slice();
         if items.len() <= SCAN_MAX {
+            // Scanned: the slots are the items' keys, in order.
+            let table = items.iter().enumerate().map(|(i, s)| Slot {
+                key: Key::of(s.as_bytes()),
+                item: i as u32 + 1,
+            });
             return StrSet {
+                table: table.collect(),
                 items,
-                table: Box::new([]),
                 shift: 64,
             };
         }
-        // Load factor at most 1/4: short probe sequences, and every one ends at an empty slot.
-        let slots = (items.len() * 4).next_power_of_two();
+        // Load factor at most 1/2: short probe sequences, and every one ends at an empty slot.
+        let slots = (items.len() * 2).next_power_of_two();
         let shift = 64 - slots.trailing_zeros();
-        let mut table = vec![(0u32, 0u32); slots];
+        let mut table = vec![Slot::default(); slots];
         let mask = slots - 1;
         for (i, item) in items.iter().enumerate() {
-            let h = str_hash(item.as_bytes());
-            let mut slot = (h >> shift) as usize;
-            while table[slot].0 != 0 {
+            let key = Key::of(item.as_bytes());
+            let mut slot = (key.hash() >> shift) as usize;
+            while table[slot].item != 0 {
                 slot = (slot + 1) & mask;
             }
-            table[slot] = (i as u32 + 1, h as u32);
+            table[slot] = Slot {
+                key,
+                item: i as u32 + 1,
+            };
         }
         StrSet {
             items,
@@ -429,28 +446,33 @@ impl StrSet {
     /// Whether `s` is in the set.
     #[inline(always)]
     pub fn contains(&self, s: &str) -> bool {
-        if self.table.is_empty() {
+        let key = Key::of(s.as_bytes());
+        if self.shift == 64 {
             return self
-                .items
+                .table
                 .iter()
-                .any(|i| same_bytes(i.as_bytes(), s.as_bytes()));
+                .any(|e| e.key == key && (key.len <= 16 || self.long_item_is(e.item, s)));
         }
-        let h = str_hash(s.as_bytes());
         let mask = self.table.len() - 1;
-        let mut slot = (h >> self.shift) as usize;
+        let mut slot = (key.hash() >> self.shift) as usize;
         loop {
-            let (i, tag) = self.table[slot];
-            if i == 0 {
+            let Some(entry) = self.table.get(slot) else {
+                return false;
+            };
+            if entry.item == 0 {
                 return false;
             }
-            if tag == h as u32
-                && let Some(item) = self.items.get(i as usize - 1)
-                && same_bytes(item.as_bytes(), s.as_bytes())
-            {
+            if entry.key == key && (key.len <= 16 || self.long_item_is(entry.item, s)) {
                 return true;
             }
             slot = (slot + 1) & mask;
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn long_item_is(&self, item: u32, s: &str) -> bool {
+        self.items.get(item as usize - 1).is_some_and(|i| **i == *s)
     }
 
     /// The strings, sorted.
@@ -475,83 +497,74 @@ impl fmt::Debug for StrSet {
     }
 }
 
-/// Byte equality without a `memcmp` call for strings up to 16 bytes (ids, country codes,
-/// plan names), which is most of what sets hold: two overlapping loads per side.
+/// A string's lookup key: its length and two words. For strings of up to 16 bytes the words
+/// determine the string (first and last eight bytes, overlapping; four and four; or the
+/// first, middle and last byte), so equal keys mean equal strings. For longer strings the
+/// words are the last 16 bytes and `seed` has folded in the rest.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct Key {
+    a: u64,
+    b: u64,
+    seed: u64,
+    len: usize,
+}
+
+const P0: u64 = 0xa076_1d64_78bd_642f;
+const P1: u64 = 0xe703_7ed1_a0b4_28db;
+
+/// wyhash's "mum": one 64×64→128-bit multiply, the halves folded.
 #[inline(always)]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    #[inline(always)]
-    fn u64_at(x: &[u8], at: usize) -> u64 {
-        x.get(at..at + 8)
-            .and_then(|w| w.first_chunk::<8>())
-            .map_or(0, |w| u64::from_le_bytes(*w))
-    }
-    #[inline(always)]
-    fn u32_at(x: &[u8], at: usize) -> u32 {
-        x.get(at..at + 4)
-            .and_then(|w| w.first_chunk::<4>())
-            .map_or(0, |w| u32::from_le_bytes(*w))
-    }
-    match n {
-        0 => true,
-        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
-        4..=7 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
-        8..=16 => u64_at(a, 0) == u64_at(b, 0) && u64_at(a, n - 8) == u64_at(b, n - 8),
-        _ => long_eq(a, b),
-    }
+fn mum(a: u64, b: u64) -> u64 {
+    let r = u128::from(a) * u128::from(b);
+    (r as u64) ^ ((r >> 64) as u64)
 }
 
-/// Kept out of line so the short-string path above needs no call (and no register saves).
-#[cold]
-#[inline(never)]
-fn long_eq(a: &[u8], b: &[u8]) -> bool {
-    a == b
-}
-
-/// A multiplicative hash of bytes, eight at a time (FxHash's mixing); the last partial word
-/// is read as overlapping loads rather than copied. Set strings come from flag files, so
-/// adversarial collisions are not a concern; speed on ids of 5–40 bytes is.
-#[inline]
-fn str_hash(bytes: &[u8]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
+impl Key {
     #[inline(always)]
-    fn word(b: &[u8], at: usize) -> u64 {
-        b.get(at..at + 8)
-            .and_then(|w| w.first_chunk::<8>())
-            .map_or(0, |w| u64::from_le_bytes(*w))
-    }
-    #[inline(always)]
-    fn half(b: &[u8], at: usize) -> u64 {
-        b.get(at..at + 4)
-            .and_then(|w| w.first_chunk::<4>())
-            .map_or(0, |w| u64::from(u32::from_le_bytes(*w)))
-    }
-    let len = bytes.len();
-    let mut h = (len as u64).wrapping_mul(K);
-    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
-    if len >= 8 {
-        // Whole words while more than 16 bytes remain, then the last 9–16 bytes as two
-        // (overlapping) words: ids of up to 16 bytes take no loop at all.
-        let mut at = 0;
-        while len - at > 16 {
-            h = mix(h, word(bytes, at));
-            at += 8;
+    fn of(bytes: &[u8]) -> Key {
+        #[inline(always)]
+        fn word(b: &[u8], at: usize) -> u64 {
+            b.get(at..at + 8)
+                .and_then(|w| w.first_chunk::<8>())
+                .map_or(0, |w| u64::from_le_bytes(*w))
         }
-        h = mix(h, word(bytes, at));
-        h = mix(h, word(bytes, len - 8));
-    } else if len >= 4 {
-        h = mix(h, half(bytes, 0) | half(bytes, len - 4) << 32);
-    } else if len > 0 {
-        let w =
-            u64::from(bytes[0]) | u64::from(bytes[len / 2]) << 8 | u64::from(bytes[len - 1]) << 16;
-        h = mix(h, w);
+        #[inline(always)]
+        fn half(b: &[u8], at: usize) -> u64 {
+            b.get(at..at + 4)
+                .and_then(|w| w.first_chunk::<4>())
+                .map_or(0, |w| u64::from(u32::from_le_bytes(*w)))
+        }
+        let len = bytes.len();
+        let mut seed = P0 ^ len as u64;
+        let (a, b) = match len {
+            0 => (0, 0),
+            1..=3 => {
+                let tiny = u64::from(bytes[0])
+                    | u64::from(bytes[len / 2]) << 8
+                    | u64::from(bytes[len - 1]) << 16;
+                (tiny, 0)
+            }
+            4..=7 => (half(bytes, 0), half(bytes, len - 4)),
+            8..=16 => (word(bytes, 0), word(bytes, len - 8)),
+            _ => {
+                let mut at = 0;
+                while len - at > 16 {
+                    seed = mum(word(bytes, at) ^ P1, word(bytes, at + 8) ^ seed);
+                    at += 16;
+                }
+                // The last 16 bytes, overlapping what the loop took.
+                (word(bytes, len - 16), word(bytes, len - 8))
+            }
+        };
+        Key { a, b, seed, len }
     }
-    // The multiply leaves the low bits weak and slots take the top bits; fold and mix once
-    // more so that both halves depend on every input bit.
-    (h ^ (h >> 32)).wrapping_mul(K)
+
+    /// One multiply of latency for ids up to 16 bytes, where a chain of 64-bit multiplies
+    /// costs four. Set strings come from flag files: adversarial collisions are no concern.
+    #[inline(always)]
+    fn hash(&self) -> u64 {
+        mum(self.a ^ P1, self.b ^ self.seed)
+    }
 }
 
 #[cfg(test)]
@@ -592,16 +605,16 @@ mod tests {
     }
 
     #[test]
-    fn byte_equality_at_every_length() {
-        for n in 0..40usize {
-            let a: Vec<u8> = (0..n as u8).collect();
-            assert!(same_bytes(&a, &a.clone()), "{n}");
-            for i in 0..n {
-                let mut b = a.clone();
-                b[i] ^= 0x40;
-                assert!(!same_bytes(&a, &b), "{n} differ at {i}");
+    fn str_set_long_strings_compare_their_bytes() {
+        // Same length and same last 16 bytes: only the folded prefix tells them apart.
+        let tail = "0123456789abcdef";
+        let items: Vec<String> = (0..20).map(|i| format!("{:>20}{tail}", i)).collect();
+        for set in [StrSet::new(&items), StrSet::new(&items[..3])] {
+            for i in 0..20 {
+                let s = format!("{:>20}{tail}", i);
+                assert_eq!(set.contains(&s), i < set.len(), "{s}");
             }
-            assert!(!same_bytes(&a, &a[..n.saturating_sub(1)]) || n == 0);
+            assert!(!set.contains(&format!("{:>20}{tail}", "x")));
         }
     }
 
