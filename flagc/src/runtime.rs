@@ -103,6 +103,9 @@ pub struct Snapshot {
     full: Arc<Program>,
     /// A hash of each flag's compiled definition, by position in `full`.
     fingerprints: Arc<[u64]>,
+    /// A hash of each file's text, by path: a flag whose file and manifest are unchanged
+    /// keeps its fingerprint without being formatted again.
+    files: Arc<BTreeMap<String, u64>>,
     /// Increases by one with every change swapped in: new flag content, or a change of the
     /// break-glass overrides in effect.
     pub generation: u64,
@@ -146,6 +149,7 @@ impl Snapshot {
             typed,
             full,
             fingerprints: self.fingerprints.clone(),
+            files: self.files.clone(),
             generation,
             hash: self.hash,
             origin: self.origin.clone(),
@@ -174,6 +178,15 @@ pub enum LoadError {
     },
     /// The static values given at startup do not fit the manifest.
     Statics(String),
+    /// The break-glass override file is invalid (or unreadable); the overrides in effect stay.
+    Overrides {
+        /// The file.
+        file: PathBuf,
+        /// Every error, rendered `file:line:col: error[CODE]: message`.
+        messages: Vec<String>,
+        /// The diagnostics themselves.
+        diagnostics: Vec<Diagnostic>,
+    },
 }
 
 impl LoadError {
@@ -189,7 +202,9 @@ impl LoadError {
                     },
                 ),
             ],
-            LoadError::Invalid { diagnostics, .. } => diagnostics.clone(),
+            LoadError::Invalid { diagnostics, .. } | LoadError::Overrides { diagnostics, .. } => {
+                diagnostics.clone()
+            }
             LoadError::Statics(m) => vec![Diagnostic::global(
                 Severity::Error,
                 Code::StaticValue,
@@ -201,6 +216,14 @@ impl LoadError {
 
     fn invalid(sources: &Sources, diagnostics: Vec<Diagnostic>) -> LoadError {
         LoadError::Invalid {
+            messages: diagnostics.iter().map(|d| one_line(sources, d)).collect(),
+            diagnostics,
+        }
+    }
+
+    fn overrides(file: &Path, sources: &Sources, diagnostics: Vec<Diagnostic>) -> LoadError {
+        LoadError::Overrides {
+            file: file.to_path_buf(),
             messages: diagnostics.iter().map(|d| one_line(sources, d)).collect(),
             diagnostics,
         }
@@ -221,6 +244,13 @@ impl fmt::Display for LoadError {
                 Ok(())
             }
             LoadError::Statics(m) => write!(f, "static attributes: {m}"),
+            LoadError::Overrides { file, messages, .. } => {
+                write!(f, "invalid break-glass override file {}", file.display())?;
+                for m in messages {
+                    write!(f, "\n  {m}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -471,6 +501,7 @@ impl Runtime {
             typed: empty.clone(),
             full: empty,
             fingerprints: Arc::from([]),
+            files: Arc::default(),
             generation: 0,
             hash: 0,
             origin: Origin::Directory(dir.to_path_buf()),
@@ -830,7 +861,8 @@ impl Runtime {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
-                let error = LoadError::invalid(
+                let error = LoadError::overrides(
+                    path,
                     &Sources::default(),
                     vec![Diagnostic::global(
                         Severity::Error,
@@ -893,7 +925,7 @@ impl Runtime {
                 match parsed {
                     Ok(entries) => (entries, sources),
                     Err(diagnostics) => {
-                        let error = LoadError::invalid(&sources, diagnostics);
+                        let error = LoadError::overrides(path, &sources, diagnostics);
                         return self.reject_glass(
                             &mut state,
                             reloaded,
@@ -1208,6 +1240,11 @@ fn build(
     generation: u64,
 ) -> Built {
     let hash = content_hash(&sources);
+    let files: BTreeMap<String, u64> = sources
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), hash_of(f.text.as_str())))
+        .collect();
     let checked = check_sources(sources, read_diags, &CheckOptions::default());
     let sources = Arc::new(checked.sources);
     let mut diagnostics = checked.diagnostics;
@@ -1217,7 +1254,17 @@ fn build(
             Err(LoadError::invalid(&sources, diagnostics.clone()))
         }
         Some(model) => compile_snapshot(
-            spec, statics, checker, &model, previous, origin, generation, hash,
+            spec,
+            statics,
+            checker,
+            &model,
+            previous,
+            Content {
+                hash,
+                files,
+                origin,
+            },
+            generation,
         ),
     };
     if let Err(LoadError::Statics(_)) = &result {
@@ -1234,6 +1281,13 @@ fn build(
     }
 }
 
+/// What a snapshot is built from, besides the model.
+struct Content {
+    hash: u64,
+    files: BTreeMap<String, u64>,
+    origin: Origin,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn compile_snapshot(
     spec: &Spec,
@@ -1241,10 +1295,25 @@ fn compile_snapshot(
     checker: bool,
     model: &Model,
     previous: Option<&Snapshot>,
-    origin: Origin,
+    content: Content,
     generation: u64,
-    hash: u64,
 ) -> Result<Snapshot, LoadError> {
+    // A flag's compiled definition depends only on its own file and the manifest (the
+    // static values and the layout are fixed for the runtime's life).
+    let reusable = |i: usize| -> Option<u64> {
+        let prev = previous?;
+        let file = &model.flags.get(i)?.loc.file;
+        let same = |f: &str| {
+            prev.files
+                .get(f)
+                .is_some_and(|h| content.files.get(f) == Some(h))
+        };
+        if !same(crate::source::MANIFEST) || !same(file) {
+            return None;
+        }
+        let j = prev.full.flag_index(&model.flags[i].key)?;
+        prev.fingerprints.get(j).copied()
+    };
     let (full, fingerprints) = if checker {
         let combos = checker_statics(model, statics)?;
         let layout = Layout::of(&model.manifest);
@@ -1256,8 +1325,10 @@ fn compile_snapshot(
         };
         let fingerprints = (0..first.flags.len())
             .map(|i| {
-                let all: Vec<&CompiledFlag> = programs.iter().map(|p| &p.flags[i]).collect();
-                fingerprint(&all)
+                reusable(i).unwrap_or_else(|| {
+                    let all: Vec<&CompiledFlag> = programs.iter().map(|p| &p.flags[i]).collect();
+                    fingerprint(&all)
+                })
             })
             .collect();
         (first.clone(), fingerprints)
@@ -1268,9 +1339,38 @@ fn compile_snapshot(
         )
         .map_err(statics_error)?;
         let full = compile(model, &st, &spec.layout);
-        let fingerprints = full.flags.iter().map(|f| fingerprint(&[f])).collect();
+        let fingerprints = full
+            .flags
+            .iter()
+            .enumerate()
+            .map(|(i, f)| reusable(i).unwrap_or_else(|| fingerprint(&[f])))
+            .collect();
         (full, fingerprints)
     };
+    let full = Arc::new(full);
+
+    // The usual case: the files hold exactly the binary's flags, so the typed program is
+    // the full one.
+    let exact = !checker
+        && full.flags.len() == spec.flags.len()
+        && full
+            .flags
+            .iter()
+            .zip(&spec.flags)
+            .all(|(f, (k, ty))| *f.key == **k && f.ty == *ty);
+    if exact {
+        return Ok(Snapshot {
+            typed: full.clone(),
+            full,
+            fingerprints,
+            files: Arc::new(content.files),
+            generation,
+            hash: content.hash,
+            origin: content.origin,
+            loaded_at: SystemTime::now(),
+            kept: Vec::new(),
+        });
+    }
 
     let mut typed_flags = Vec::with_capacity(spec.flags.len());
     let mut kept = Vec::new();
@@ -1321,11 +1421,12 @@ fn compile_snapshot(
     };
     Ok(Snapshot {
         typed: Arc::new(typed),
-        full: Arc::new(full),
+        full,
         fingerprints,
+        files: Arc::new(content.files),
         generation,
-        hash,
-        origin,
+        hash: content.hash,
+        origin: content.origin,
         loaded_at: SystemTime::now(),
         kept,
     })
@@ -1386,29 +1487,42 @@ fn compile_embedded(spec: &Spec, statics: &[(String, String)]) -> Result<Program
     Ok(compile(&model, &st, &spec.layout))
 }
 
-/// Keys whose compiled definition differs between two snapshots (all flags of the files).
+/// Keys whose compiled definition differs between two snapshots (all flags of the files):
+/// a merge of the two key-sorted flag lists.
 fn changed_flags(old: &Snapshot, new: &Snapshot) -> Vec<String> {
-    let prints = |s: &Snapshot| -> BTreeMap<Box<str>, u64> {
-        s.full
-            .flags
-            .iter()
-            .zip(s.fingerprints.iter())
-            .map(|(f, &h)| (f.key.clone(), h))
-            .collect()
-    };
-    let (old, new) = (prints(old), prints(new));
-    let mut out: Vec<String> = new
-        .iter()
-        .filter(|(k, h)| old.get(*k) != Some(h))
-        .map(|(k, _)| k.to_string())
-        .chain(
-            old.keys()
-                .filter(|k| !new.contains_key(*k))
-                .map(|k| k.to_string()),
-        )
-        .collect();
-    out.sort();
-    out
+    let (a, b) = (&old.full.flags, &new.full.flags);
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    loop {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => match x.key.cmp(&y.key) {
+                std::cmp::Ordering::Less => {
+                    out.push(x.key.to_string());
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push(y.key.to_string());
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    if old.fingerprints.get(i) != new.fingerprints.get(j) {
+                        out.push(y.key.to_string());
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            },
+            (Some(x), None) => {
+                out.push(x.key.to_string());
+                i += 1;
+            }
+            (None, Some(y)) => {
+                out.push(y.key.to_string());
+                j += 1;
+            }
+            (None, None) => return out,
+        }
+    }
 }
 
 /// Conversions for generated `Context` setters of `semver` attributes.

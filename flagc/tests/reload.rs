@@ -144,6 +144,13 @@ fn a_burst_of_a_thousand_saves_is_debounced_and_the_last_content_wins() {
     assert!(after.iter().all(|e| e.changed().is_empty()), "{after:#?}");
     assert_eq!(f.value("page_size"), Value::Int(2000));
     assert!(f.rt.status().last_error.is_none());
+
+    // The same with rename-saves: the debouncer waits for the file to settle.
+    for i in 1..=300 {
+        rename_save(&a, &ints(&[("kill_switch", 0), ("page_size", 3000 + i)]));
+    }
+    let seen = f.wait_value("page_size", Value::Int(3300));
+    assert!(seen.len() < 100, "{} reloads for 300 saves", seen.len());
 }
 
 #[test]
@@ -345,7 +352,7 @@ fn an_override_file_added_made_invalid_and_removed() {
 fn an_override_stops_applying_at_its_until() {
     let f = fixture();
     let file = f.tmp.path().join("overrides.toml");
-    let until = jiff::Timestamp::now() + jiff::SignedDuration::from_millis(700);
+    let until = jiff::Timestamp::now() + jiff::SignedDuration::from_millis(1500);
     fs::write(
         &file,
         format!("[overrides]\npage_size = {{ value = 3, until = {until} }}\n"),

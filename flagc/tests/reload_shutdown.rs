@@ -27,14 +27,28 @@ fn watcher_threads() -> Vec<String> {
     names
 }
 
+/// The watcher threads once `done` holds for them, or after five seconds.
+fn poll(done: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let threads = watcher_threads();
+        if done(&threads) || Instant::now() > deadline {
+            return threads;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 #[test]
 fn dropping_the_guard_stops_every_thread_and_panics_stay_on_the_watcher_thread() {
     assert_eq!(watcher_threads(), Vec::<String>::new());
     let f = Fixture::new(&[("a.toml", &ints(&[("page_size", 10)]))]);
     f.rt.on_reload(|_| panic!("a listener that panics"));
     let guard = f.rt.watch(options()).unwrap();
-    let running = watcher_threads();
-    assert!(running.iter().any(|t| t == "flagc-watch"), "{running:?}");
+    // Ours, the debouncer's and inotify's; a thread names itself once it runs.
+    let all = ["flagc-watch", "notify-rs debou", "notify-rs inoti"];
+    let running = poll(|t| t == all);
+    assert_eq!(running, all);
 
     for n in [20, 30] {
         fs::write(f.path("a.toml"), ints(&[("page_size", n)])).unwrap();
@@ -48,12 +62,8 @@ fn dropping_the_guard_stops_every_thread_and_panics_stay_on_the_watcher_thread()
 
     drop(guard);
     // The watcher and debouncer threads are joined; notify's own event loop ends on its own
-    // right after: give it a moment.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !watcher_threads().is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert_eq!(watcher_threads(), Vec::<String>::new());
+    // right after.
+    assert_eq!(poll(|t| t.is_empty()), Vec::<String>::new());
 
     // Nothing reloads any more.
     let attempts = f.rt.reload_attempts();

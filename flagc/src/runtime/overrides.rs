@@ -245,9 +245,9 @@ impl<F: Fn(&str) -> Option<FlagType>> Cx<'_, F> {
                     self.file,
                     node.span.clone(),
                     format!(
-                        "`{key}` is a {} flag: its override must be {expected}, not a {}",
-                        ty.name(),
-                        node.type_name()
+                        "`{key}` is {} flag: its override must be {expected}, not {}",
+                        article(ty.name()),
+                        article(node.type_name())
                     ),
                 ));
                 return None;
@@ -306,6 +306,12 @@ impl<F: Fn(&str) -> Option<FlagType>> Cx<'_, F> {
         }
         self.diags.push(d);
     }
+}
+
+/// `an int`, `a string`.
+fn article(noun: &str) -> String {
+    let an = noun.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {noun}", if an { "an" } else { "a" })
 }
 
 #[cfg(test)]
