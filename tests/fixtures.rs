@@ -3,6 +3,7 @@
 //! run; and the example flag directory must check clean.
 
 use std::collections::BTreeSet;
+use std::fs;
 
 use flagc::{CheckOptions, Code};
 use flagc_tests::{Case, SYMLINKS, TODAY, cases, examples_dir, listing, span_problems};
@@ -124,4 +125,67 @@ fn the_examples_check_clean() {
     assert_eq!(listing(&checked), "", "{:#?}", checked.diagnostics);
     let model = checked.model.expect("a clean directory has a model");
     assert!(model.flags.len() >= 10, "the examples shrank");
+}
+
+/// Checking is parallel over files once a directory is big enough (64 KiB): a directory of
+/// many renamed copies of the examples, some broken, must report exactly what each file
+/// reports when checked alone with the manifest, in the same order.
+#[test]
+fn a_large_directory_reports_what_each_file_reports_alone() {
+    let root = examples_dir();
+    let read = |p: &str| fs::read_to_string(root.join(p)).expect("example file");
+    let manifest = read("flagc.toml");
+    let options = CheckOptions {
+        today: Some(TODAY),
+        deny_expired: false,
+    };
+    let examples = flagc::check_dir(&root, &options).expect("examples");
+    let model = examples.model.expect("the examples are clean");
+    let mut files: Vec<(String, String)> = Vec::new();
+    for copy in 0..12 {
+        for file in examples.sources.files.iter().filter(|f| !f.is_manifest()) {
+            let mut text = file.text.clone();
+            for flag in &model.flags {
+                text = rename_key(&text, &flag.key, &format!("{}_{copy}", flag.key));
+            }
+            // Every third copy is broken in ways that span the stages.
+            if copy % 3 == 1 {
+                text = text.replacen("owner = \"", "owner = 1 # \"", 1);
+                text.push_str("\n[broken_flag_x]\ndescription = \"d\"\nowner = \"o\"\n");
+                text = text.replace("broken_flag_x", &format!("broken_{copy}_{}", files.len()));
+            }
+            files.push((format!("copy{copy:02}/{}", file.path), text));
+        }
+    }
+    let total: usize = files.iter().map(|(_, t)| t.len()).sum();
+    assert!(
+        total > 64 * 1024,
+        "only {total} bytes: the check would not go parallel"
+    );
+
+    let check = |files: &[(String, String)]| {
+        let mut diags = flagc::diag::Diagnostics::new();
+        let all = std::iter::once(("flagc.toml", manifest.as_str()))
+            .chain(files.iter().map(|(p, t)| (p.as_str(), t.as_str())));
+        let sources = flagc::Sources::from_memory(all, &mut diags);
+        flagc::check_sources(sources, diags, &options)
+    };
+    let whole = check(&files);
+    assert!(whole.errors() >= 8, "the broken copies are reported");
+    let alone: Vec<flagc::Diagnostic> = files
+        .iter()
+        .flat_map(|f| check(std::slice::from_ref(f)).diagnostics)
+        .filter(|d| d.severity == flagc::Severity::Error)
+        .collect();
+    let errors: Vec<&flagc::Diagnostic> =
+        whole.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors, alone.iter().collect::<Vec<_>>());
+    // And twice the same, whatever the threads did.
+    assert_eq!(check(&files).diagnostics, whole.diagnostics);
+}
+
+/// Renames a flag key where it appears as a key (`[key]`, `[[key.rules]]`, `[key.rules.when]`).
+fn rename_key(text: &str, key: &str, new: &str) -> String {
+    text.replace(&format!("[{key}]"), &format!("[{new}]"))
+        .replace(&format!("[{key}."), &format!("[{new}."))
 }

@@ -206,7 +206,17 @@ fn par_map<T: Sync, R: Send>(
         }
     };
     let mut results: Vec<(usize, R)> = std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        // Named, so that they are recognisable in a debugger or `top` (and not taken for the
+        // thread that called the check); a thread the system refuses just leaves more work for
+        // the others.
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("flagc-check".to_owned())
+                    .spawn_scoped(s, work)
+                    .ok()
+            })
+            .collect();
         let mut all = work();
         for h in helpers {
             match h.join() {
