@@ -3,6 +3,9 @@
 //! `cargo run -p checkout-service [DIR]` loads `examples/flags` (or DIR) at startup (dynamic
 //! mode) and answers every question a second time from the copy compiled for production in
 //! the EU (static mode), which needs no files at run time. The two must agree.
+//!
+//! With `--watch` it then keeps running and hot-reloads the directory, printing what changed
+//! and its answers after every reload (and `--overrides FILE` adds a break-glass file).
 
 /// Dynamic mode: flags read from the directory at run time (and reloadable).
 mod live {
@@ -14,13 +17,21 @@ mod prod_eu {
     flags_macros::flags!("../flags", env = "production", region = "eu");
 }
 
-use flagc::runtime::Origin;
+use flagc::runtime::{Origin, Reload};
+use flagc::watch::WatchOptions;
 use live::flags;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| flags::DIR.to_owned());
+    let (mut dir, mut watching, mut overrides) = (None, false, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--watch" => watching = true,
+            "--overrides" => overrides = args.next(),
+            _ => dir = Some(arg),
+        }
+    }
+    let dir = dir.unwrap_or_else(|| flags::DIR.to_owned());
     let statics = flags::Statics {
         env: flags::Env::Production,
         region: flags::Region::Eu,
@@ -129,6 +140,63 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     if disagreements > 0 {
         return Err(format!("{disagreements} flags differ between the modes").into());
+    }
+    if watching {
+        watch(&live, &shopper, overrides)?;
+    }
+    Ok(())
+}
+
+/// Hot reload: after every reload attempt, what happened and the answers now. Runs until
+/// interrupted.
+fn watch(
+    live: &flags::Flags,
+    shopper: &flags::Context,
+    overrides: Option<String>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut options = WatchOptions::default();
+    if let Some(file) = overrides {
+        options = options.overrides(file);
+    }
+    let events = live.rt.subscribe();
+    let _watching = live.rt.watch(options)?;
+    println!("watching for changes (Ctrl-C to stop)");
+    for event in events {
+        match &event.outcome {
+            Reload::Swapped {
+                generation,
+                changed,
+            } => println!(
+                "generation {generation}: changed {} (reloaded in {} ms)",
+                changed.join(", "),
+                event.elapsed.as_millis()
+            ),
+            Reload::Rejected(error) => println!(
+                "rejected, still serving generation {}: {}",
+                event.generation,
+                error.to_string().replace('\n', "\n  ")
+            ),
+            Reload::Unchanged => {
+                println!("valid again, still serving generation {}", event.generation)
+            }
+        }
+        for kept in &event.kept {
+            println!("  warning: {kept}");
+        }
+        for o in live.rt.break_glass().active {
+            println!(
+                "  break glass: {} = {} ({})",
+                o.key,
+                o.value_json(),
+                o.reason.as_deref().unwrap_or("no reason given")
+            );
+        }
+        println!(
+            "  one_page_checkout {}, max_cart_items {}, search_page_size {}",
+            live.one_page_checkout(shopper),
+            live.max_cart_items(shopper),
+            live.search_page_size(shopper)
+        );
     }
     Ok(())
 }
