@@ -405,3 +405,22 @@ fn watching_needs_a_directory() {
         Err(flagc::watch::WatchError::NoDirectory)
     ));
 }
+
+#[test]
+fn a_symlink_loop_is_rejected_not_a_hang() {
+    let f = fixture();
+    let _w = f.rt.watch(options()).unwrap();
+    symlink("..", f.path("loop")).unwrap();
+    let seen = f.wait_event("the symlink loop rejected", rejected);
+    let codes: Vec<Code> = seen
+        .last()
+        .unwrap()
+        .diagnostics
+        .iter()
+        .map(|d| d.code)
+        .collect();
+    assert!(codes.contains(&Code::SymlinkLoop), "{codes:?}");
+    assert_eq!(f.value("page_size"), Value::Int(10));
+    fs::remove_file(f.path("loop")).unwrap();
+    f.wait_for(|rt, _| rt.status().last_error.is_none(), "the loop gone");
+}
