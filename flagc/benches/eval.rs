@@ -3,7 +3,9 @@
 //! Each case evaluates one flag by its pre-resolved index against a pre-built dynamic
 //! `Context`, as the runtime does; inputs and outputs go through `black_box`.
 //!
-//! Run: `cargo bench -p flagc --bench eval`.
+//! Run: `cargo bench -p flagc --bench eval` (thread CPU time; `FLAGC_BENCH_CLOCK=wall` for
+//! wall time). `FLAGC_BENCH_MIN=1` prints the fastest of many short batches per case;
+//! `FLAGC_BENCH_PROFILE=<flag key>|compile` runs one case for valgrind.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 #[path = "../tests/common/mod.rs"]
@@ -13,7 +15,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use common::*;
-use criterion::{Criterion, criterion_group};
+use criterion::Criterion;
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use flagc::compile::{Statics, compile};
 use flagc::eval::Context;
 use flagc::ir::{Layout, Program};
@@ -205,7 +208,7 @@ const CASES: [(&str, &str); 8] = [
     ("regex", "regex"),
 ];
 
-fn bench_eval(c: &mut Criterion) {
+fn bench_eval<M: Measurement>(c: &mut Criterion<M>) {
     let (p, layout) = program();
     let ctx = context(&layout);
     let mut group = c.benchmark_group("eval");
@@ -226,7 +229,7 @@ fn bench_eval(c: &mut Criterion) {
     group.finish();
 }
 
-fn bench_compile(c: &mut Criterion) {
+fn bench_compile<M: Measurement>(c: &mut Criterion<M>) {
     let model = big_model();
     let layout = Layout::of(&model.manifest);
     let statics =
@@ -257,7 +260,7 @@ fn run_case(p: &Program, i: usize, ctx: &Context<'_>, n: u64) -> u64 {
 
 /// The string-set choice (DESIGN §2: "sorted/hashed"): the hashed `StrSet` against binary
 /// search over the same sorted strings, 100 ten-byte ids, a hit and a miss.
-fn bench_str_set(c: &mut Criterion) {
+fn bench_str_set<M: Measurement>(c: &mut Criterion<M>) {
     let ids: Vec<String> = (0..100).map(|i| format!("user-{i:05}")).collect();
     let set = flagc::ir::StrSet::new(&ids);
     let mut group = c.benchmark_group("str_set_100");
@@ -285,7 +288,43 @@ fn compile_all(model: &Model, statics: &Statics, layout: &Layout) -> Program {
     compile(model, statics, layout)
 }
 
-criterion_group!(benches, bench_eval, bench_str_set, bench_compile);
+/// Criterion's clock for these benches: the calling thread's CPU time
+/// (`CLOCK_THREAD_CPUTIME_ID`). This 2-core machine is shared with other builds; wall time
+/// would count the waits for a core, which vary by the minute. Cache contention from the
+/// other processes still shows. `FLAGC_BENCH_CLOCK=wall` gives criterion's wall clock.
+struct ThreadCpu;
+
+static WALL: WallTime = WallTime;
+
+impl Measurement for ThreadCpu {
+    type Intermediate = cpu_time::ThreadTime;
+    type Value = Duration;
+    fn start(&self) -> Self::Intermediate {
+        cpu_time::ThreadTime::now()
+    }
+    fn end(&self, start: Self::Intermediate) -> Self::Value {
+        start.elapsed()
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WALL.formatter()
+    }
+}
+
+fn run_all<M: Measurement>(mut c: Criterion<M>) {
+    bench_eval(&mut c);
+    bench_str_set(&mut c);
+    bench_compile(&mut c);
+    c.final_summary();
+}
 
 fn main() {
     // `FLAGC_BENCH_PROFILE=<flag key>`: evaluate that flag 100,000 times and exit, for
@@ -328,6 +367,13 @@ fn main() {
         }
         return;
     }
-    benches();
-    Criterion::default().configure_from_args().final_summary();
+    if std::env::var("FLAGC_BENCH_CLOCK").is_ok_and(|c| c == "wall") {
+        run_all(Criterion::default().configure_from_args());
+    } else {
+        run_all(
+            Criterion::default()
+                .with_measurement(ThreadCpu)
+                .configure_from_args(),
+        );
+    }
 }
