@@ -188,7 +188,7 @@ fn rollout_pick<C: ContextView + ?Sized>(r: &CompiledRollout, ctx: &C) -> Option
 }
 
 /// `n` in decimal, written into `buf` (20 bytes hold any i64), without allocating.
-fn decimal(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+pub(crate) fn decimal(n: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut u = n.unsigned_abs();
     let mut at = buf.len();
     loop {

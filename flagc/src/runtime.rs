@@ -1647,20 +1647,6 @@ pub mod __private {
     #[inline]
     pub fn bucket_int(salt: &[u8], n: i64) -> u32 {
         let mut buf = [0u8; 20];
-        let mut u = n.unsigned_abs();
-        let mut at = buf.len();
-        loop {
-            at -= 1;
-            buf[at] = b'0' + (u % 10) as u8;
-            u /= 10;
-            if u == 0 {
-                break;
-            }
-        }
-        if n < 0 {
-            at -= 1;
-            buf[at] = b'-';
-        }
-        crate::bucket::bucket(salt, &buf[at..])
+        crate::bucket::bucket(salt, crate::eval::decimal(n, &mut buf))
     }
 }

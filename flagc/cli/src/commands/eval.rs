@@ -6,16 +6,15 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
+use flagc::Checked;
 use flagc::compile::{Statics, compile};
 use flagc::eval::Context;
 use flagc::interp::{self, Verdict};
 use flagc::ir::{Layout, Program};
 use flagc::model::Model;
-use flagc::{CheckOptions, Checked};
 use serde_json::{Value as Json, json};
 
 use super::{DEFAULT_DIR, Exit, io_reason, trouble};
-use crate::render::{self, Report};
 
 /// Arguments of `flagc eval`.
 #[derive(Debug, clap::Args)]
@@ -73,35 +72,17 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
 
 /// Runs `flagc eval`.
 pub fn run(args: &Args) -> Exit {
-    let checked = match flagc::check_dir(&args.dir, &CheckOptions::default()) {
+    let checked = match super::load_valid(&args.dir) {
         Ok(c) => c,
-        Err(e) => {
-            return trouble(format_args!(
-                "cannot read flag directory `{}`: {}",
-                args.dir.display(),
-                io_reason(&e)
-            ));
-        }
+        Err(exit) => return exit,
     };
     let Some(model) = checked.model.as_ref() else {
-        return invalid(&args.dir, &checked);
+        return Exit::Invalid;
     };
     match &args.contexts {
         Some(file) => batch(model, args, file),
         None => single(model, &checked, args),
     }
-}
-
-/// Prints the directory's diagnostics; the flags cannot be evaluated.
-fn invalid(dir: &Path, checked: &Checked) -> Exit {
-    let report = Report {
-        dir,
-        sources: &checked.sources,
-        diagnostics: &checked.diagnostics,
-        flags: None,
-    };
-    anstream::eprint!("{}", render::human(&report, true));
-    Exit::Invalid
 }
 
 fn statics_or_report(model: &Model, pairs: &[(String, String)]) -> Result<Statics, String> {

@@ -5,12 +5,11 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use flagc::Sources;
 use flagc::compile::Statics;
 use flagc::flagd::{self, ExportError};
-use flagc::{CheckOptions, Sources};
 
 use super::{DEFAULT_DIR, Exit, io_reason, trouble};
-use crate::render::{self, Report};
 
 /// Arguments of `flagc export`.
 #[derive(Debug, clap::Args)]
@@ -58,29 +57,11 @@ pub(crate) fn parse_pair(s: &str) -> Result<(String, String), String> {
 /// Runs `flagc export`.
 pub fn run(args: &Args) -> Exit {
     let dir = &args.dir;
-    let unreadable = |reason: &str| {
-        trouble(format_args!(
-            "cannot read flag directory `{}`: {reason}",
-            dir.display()
-        ))
-    };
-    match fs::metadata(dir) {
-        Err(e) => return unreadable(&io_reason(&e)),
-        Ok(meta) if !meta.is_dir() => return unreadable("not a directory"),
-        Ok(_) => {}
-    }
-    let checked = match flagc::check_dir(dir, &CheckOptions::default()) {
-        Ok(checked) => checked,
-        Err(e) => return unreadable(&io_reason(&e)),
+    let checked = match super::load_valid(dir) {
+        Ok(c) => c,
+        Err(exit) => return exit,
     };
     let Some(model) = &checked.model else {
-        let report = Report {
-            dir,
-            sources: &checked.sources,
-            diagnostics: &checked.diagnostics,
-            flags: None,
-        };
-        let _ = write_all(anstream::stderr(), &render::human(&report, true));
         return Exit::Invalid;
     };
     let statics = match Statics::from_pairs(&model.manifest, args.statics.iter().cloned()) {

@@ -1,15 +1,11 @@
 //! `flagc generate [DIR] [--static k=v…]`: the Rust that `flags!` generates, formatted with
 //! prettyplease, for review and for projects that prefer checked-in code.
 
-use std::fs;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use flagc::CheckOptions;
-
 use super::export::parse_pair;
 use super::{DEFAULT_DIR, Exit, command_line, io_reason, trouble};
-use crate::render::{self, Report};
 
 /// Arguments of `flagc generate`.
 #[derive(Debug, clap::Args)]
@@ -36,29 +32,11 @@ pub struct Args {
 /// Runs `flagc generate`.
 pub fn run(args: &Args) -> Exit {
     let dir = &args.dir;
-    let unreadable = |reason: &str| {
-        trouble(format_args!(
-            "cannot read flag directory `{}`: {reason}",
-            dir.display()
-        ))
-    };
-    match fs::metadata(dir) {
-        Err(e) => return unreadable(&io_reason(&e)),
-        Ok(meta) if !meta.is_dir() => return unreadable("not a directory"),
-        Ok(_) => {}
-    }
-    let checked = match flagc::check_dir(dir, &CheckOptions::default()) {
-        Ok(checked) => checked,
-        Err(e) => return unreadable(&io_reason(&e)),
+    let checked = match super::load_valid(dir) {
+        Ok(c) => c,
+        Err(exit) => return exit,
     };
     let Some(model) = &checked.model else {
-        let report = Report {
-            dir,
-            sources: &checked.sources,
-            diagnostics: &checked.diagnostics,
-            flags: None,
-        };
-        let _ = anstream::stderr().write_all(render::human(&report, true).as_bytes());
         return Exit::Invalid;
     };
     let options = flagc::codegen::Options {

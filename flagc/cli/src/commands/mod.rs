@@ -54,6 +54,36 @@ pub fn run(command: Command) -> Exit {
     }
 }
 
+/// Reads and checks the flag directory for a command that needs valid flags. An unreadable
+/// directory is reported as trouble (exit 2); invalid flags get their diagnostics on stderr
+/// (exit 1). On success the returned `Checked` has a model.
+pub(crate) fn load_valid(dir: &Path) -> Result<flagc::Checked, Exit> {
+    let unreadable = |reason: &str| {
+        trouble(format_args!(
+            "cannot read flag directory `{}`: {reason}",
+            dir.display()
+        ))
+    };
+    match std::fs::metadata(dir) {
+        Err(e) => return Err(unreadable(&io_reason(&e))),
+        Ok(meta) if !meta.is_dir() => return Err(unreadable("not a directory")),
+        Ok(_) => {}
+    }
+    let checked = flagc::check_dir(dir, &flagc::CheckOptions::default())
+        .map_err(|e| unreadable(&io_reason(&e)))?;
+    if checked.model.is_none() {
+        let report = crate::render::Report {
+            dir,
+            sources: &checked.sources,
+            diagnostics: &checked.diagnostics,
+            flags: None,
+        };
+        anstream::eprint!("{}", crate::render::human(&report, true));
+        return Err(Exit::Invalid);
+    }
+    Ok(checked)
+}
+
 /// Prints `error: <message>` to stderr and returns [`Exit::Trouble`].
 pub(crate) fn trouble(message: impl std::fmt::Display) -> Exit {
     anstream::eprintln!("error: {message}");
