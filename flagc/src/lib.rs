@@ -90,11 +90,22 @@ pub fn check_dir(dir: &Path, options: &CheckOptions) -> io::Result<Checked> {
 /// while reading them.
 pub fn check_sources(
     sources: Sources,
-    mut diags: diag::Diagnostics,
+    diags: diag::Diagnostics,
     options: &CheckOptions,
 ) -> Checked {
+    check_sources_with(sources, diags, options, true)
+}
+
+/// [`check_sources`], with the cleanup lint (never-firing rules, constant flags) only when
+/// `lint`: those notes are for people; a service reloading its flags needs only the errors.
+pub(crate) fn check_sources_with(
+    sources: Sources,
+    mut diags: diag::Diagnostics,
+    options: &CheckOptions,
+    lint: bool,
+) -> Checked {
     let model = check::check(&sources, options, &mut diags);
-    if let Some(m) = model.as_ref().filter(|_| !diags.has_errors()) {
+    if let Some(m) = model.as_ref().filter(|_| lint && !diags.has_errors()) {
         // Cleanup candidates: rules that fire under no static combination, constant flags.
         diags.extend(compile::lint(m));
     }

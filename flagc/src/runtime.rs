@@ -48,7 +48,7 @@ use crate::eval::{ContextView, Evaluation};
 use crate::ir::{CompiledFlag, Layout, Program, Value};
 use crate::model::{FlagType, Model};
 use crate::source::{SourceFile, Sources};
-use crate::{CheckOptions, check_sources};
+use crate::{CheckOptions, check_sources_with};
 
 pub use overrides::Override;
 
@@ -1245,7 +1245,8 @@ fn build(
         .iter()
         .map(|f| (f.path.clone(), hash_of(f.text.as_str())))
         .collect();
-    let checked = check_sources(sources, read_diags, &CheckOptions::default());
+    // A service needs only the errors; tools (`flagc watch`) also show the cleanup notes.
+    let checked = check_sources_with(sources, read_diags, &CheckOptions::default(), checker);
     let sources = Arc::new(checked.sources);
     let mut diagnostics = checked.diagnostics;
     let result = match checked.model {
@@ -1471,10 +1472,11 @@ fn statics_error(errors: Vec<StaticsError>) -> LoadError {
 }
 
 fn compile_embedded(spec: &Spec, statics: &[(String, String)]) -> Result<Program, LoadError> {
-    let checked = check_sources(
+    let checked = check_sources_with(
         embedded_sources(spec),
         Diagnostics::new(),
         &CheckOptions::default(),
+        false,
     );
     let model = checked
         .model
