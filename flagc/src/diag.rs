@@ -70,7 +70,7 @@ codes! {
     MissingManifest = "E0005",
     /// A second `flagc.toml` below the top: one manifest per tree.
     NestedManifest = "E0006",
-    /// A file that holds no flags (or a manifest that holds nothing).
+    /// A flag file that holds no flags (an empty manifest is valid).
     EmptyFile = "E0007",
     // ---- E01xx: TOML and structure (JSON Schema) --------------------------------------
     /// The file is not valid TOML.
