@@ -17,6 +17,7 @@ use std::sync::Arc;
 use crate::CheckOptions;
 use crate::diag::{Code, Diagnostic, Diagnostics, Severity, did_you_mean};
 use crate::model::*;
+use crate::par;
 use crate::parse::{Key, Node, NodeKind, ParsedFile, parse_file};
 use crate::schema::{self, FileKind, with_article};
 use crate::source::Sources;
@@ -55,7 +56,7 @@ pub fn today_utc() -> Date {
 pub fn check(sources: &Sources, options: &CheckOptions, diags: &mut Diagnostics) -> Option<Model> {
     let errors_before = diags.error_count();
 
-    let parsed: Vec<ParsedFile> = par_map(
+    let parsed: Vec<ParsedFile> = par::map(
         &sources.files,
         |f| f.text.len(),
         |f| {
@@ -135,7 +136,7 @@ pub fn check(sources: &Sources, options: &CheckOptions, diags: &mut Diagnostics)
         jobs.push((p, firsts));
     }
 
-    let checked = par_map(
+    let checked = par::map(
         &jobs,
         |(p, _)| p.root.span.len(),
         |(p, firsts)| {
@@ -174,61 +175,6 @@ pub fn check(sources: &Sources, options: &CheckOptions, diags: &mut Diagnostics)
     }
     flags.sort_by(|a, b| a.key.cmp(&b.key));
     Some(Model { manifest, flags })
-}
-
-/// Below this many bytes of input, threads cost more than they save.
-const PARALLEL_MIN_BYTES: usize = 64 * 1024;
-
-/// `items.iter().map(f)`, on all cores when the items weigh enough. Threads take the next item
-/// as they become free, so one big file does not hold up the others; results keep the order
-/// of the items.
-fn par_map<T: Sync, R: Send>(
-    items: &[T],
-    weight: impl Fn(&T) -> usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let total: usize = items.iter().map(weight).sum();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(items.len());
-    if threads <= 1 || total < PARALLEL_MIN_BYTES {
-        return items.iter().map(f).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut out = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(item) = items.get(i) else {
-                return out;
-            };
-            out.push((i, f(item)));
-        }
-    };
-    let mut results: Vec<(usize, R)> = std::thread::scope(|s| {
-        // Named, so that they are recognisable in a debugger or `top` (and not taken for the
-        // thread that called the check); a thread the system refuses just leaves more work for
-        // the others.
-        let helpers: Vec<_> = (1..threads)
-            .filter_map(|_| {
-                std::thread::Builder::new()
-                    .name("flagc-check".to_owned())
-                    .spawn_scoped(s, work)
-                    .ok()
-            })
-            .collect();
-        let mut all = work();
-        for h in helpers {
-            match h.join() {
-                Ok(part) => all.extend(part),
-                // A bug in a check: fail as the single-threaded pipeline would.
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        all
-    });
-    results.sort_unstable_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
 }
 
 struct Checker<'o> {
@@ -832,27 +778,26 @@ impl Checker<'_> {
                 return self.skip(file, n, "string");
             };
             if sop == StrOp::Matches
-                && let Err(e) = regex::Regex::new(s)
+                && let Some(e) = regex_error(s)
             {
-                let detail = e.to_string();
-                let last = detail
-                    .lines()
-                    .rfind(|l| l.trim_start().starts_with("error:"))
-                    .unwrap_or("")
-                    .trim();
+                let (detail, help) = match e {
+                    RegexError::Syntax(detail) => (
+                        detail,
+                        "the syntax is the Rust `regex` crate's (no look-around or backreferences)",
+                    ),
+                    RegexError::TooBig(detail) => (
+                        detail,
+                        "use smaller counted repetitions (`{n,m}`), or ASCII classes such as `[0-9]` or `(?-u:\\w)` instead of Unicode ones",
+                    ),
+                };
                 let d = self
                     .error(
                         Code::InvalidRegex,
                         file,
                         n.span.clone(),
-                        format!(
-                            "invalid regex {s:?}: {}",
-                            last.trim_start_matches("error: ")
-                        ),
+                        format!("invalid regex {s:?}: {detail}"),
                     )
-                    .with_help(
-                        "the syntax is the Rust `regex` crate's (no look-around or backreferences)",
-                    );
+                    .with_help(help);
                 self.diags.push(d);
                 ok = false;
                 continue;
@@ -1530,6 +1475,83 @@ impl Checker<'_> {
     }
 }
 
+/// Why a `matches` pattern cannot be used.
+#[derive(Debug, PartialEq)]
+enum RegexError {
+    /// Not valid syntax: the regex crate's own explanation.
+    Syntax(String),
+    /// Valid, but it compiles to more than the regex crate allows.
+    TooBig(String),
+}
+
+/// Whether `pattern` is a regex the compiler can build, and if not why.
+///
+/// Parsing it (`regex-syntax`, the parser the `regex` crate uses, with the same defaults)
+/// finds every syntax error at a fraction of the cost of compiling it. Only a pattern whose
+/// compiled form could approach the size limit (see [`nfa_units`]) is also compiled, by the
+/// function the compiler builds regexes with.
+fn regex_error(pattern: &str) -> Option<RegexError> {
+    let hir = match regex_syntax::Parser::new().parse(pattern) {
+        Ok(hir) => hir,
+        Err(e) => return Some(RegexError::Syntax(syntax_error_detail(&e.to_string()))),
+    };
+    if nfa_units(&hir) <= SMALL_NFA_UNITS {
+        return None;
+    }
+    match crate::compile::regex(pattern).err()? {
+        regex::Error::Syntax(detail) => Some(RegexError::Syntax(syntax_error_detail(&detail))),
+        regex::Error::CompiledTooBig(limit) => Some(RegexError::TooBig(format!(
+            "it compiles to more than the regex size limit of {limit} bytes"
+        ))),
+        e => Some(RegexError::Syntax(e.to_string())),
+    }
+}
+
+/// The `error: …` line of a regex syntax error (the rest repeats the pattern with a caret).
+fn syntax_error_detail(detail: &str) -> String {
+    detail
+        .lines()
+        .rfind(|l| l.trim_start().starts_with("error:"))
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("error: ")
+        .to_owned()
+}
+
+/// Up to this many [`nfa_units`], a pattern is far below the `regex` crate's default size
+/// limit (10 MiB per compiled NFA): a unit stands for at most one NFA state and one
+/// transition, about 40 bytes, so this is about 1.3 MiB.
+const SMALL_NFA_UNITS: u64 = 32 * 1024;
+
+/// An upper bound on the size of the Thompson NFA `hir` compiles to, in states plus
+/// transitions: each literal byte one, a character class one per ASCII range and 96 per
+/// other range (a range of scalar values is at most 21 sequences of at most four UTF-8 byte
+/// ranges), a counted repetition its sub-expression once per copy the compiler makes.
+fn nfa_units(hir: &regex_syntax::hir::Hir) -> u64 {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => 1,
+        HirKind::Literal(lit) => lit.0.len() as u64 + 1,
+        HirKind::Class(Class::Bytes(c)) => c.ranges().len() as u64 + 2,
+        HirKind::Class(Class::Unicode(c)) => c
+            .ranges()
+            .iter()
+            .map(|r| if r.end().is_ascii() { 1 } else { 96 })
+            .sum::<u64>()
+            .saturating_add(2),
+        HirKind::Repetition(rep) => {
+            let copies = u64::from(rep.max.unwrap_or(rep.min)).saturating_add(1);
+            nfa_units(&rep.sub).saturating_add(1).saturating_mul(copies)
+        }
+        HirKind::Capture(cap) => nfa_units(&cap.sub).saturating_add(2),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            subs.iter().fold(subs.len() as u64 + 1, |n, sub| {
+                n.saturating_add(nfa_units(sub))
+            })
+        }
+    }
+}
+
 /// "an `int`", "a `string[]`", "an enum": for "`x` is … attribute".
 fn attr_type_phrase(ty: &AttrType) -> String {
     match ty {
@@ -1695,6 +1717,50 @@ mod tests {
         assert_eq!(decimal_thousandths("1e2147483647"), None);
         assert_eq!(decimal_thousandths("1e-2147483648"), None);
         assert_eq!(decimal_thousandths("5e99"), Some(u32::MAX));
+    }
+
+    #[test]
+    fn regexes_are_validated_without_compiling_small_ones() {
+        assert_eq!(regex_error(r"^[a-z0-9.]+\+1@shop\.example$"), None);
+        assert_eq!(regex_error(r"\w+@(corp|contractors)\.example$"), None);
+        // The same text as the regex crate's error.
+        let detail = |p: &str| match regex::Regex::new(p) {
+            Err(regex::Error::Syntax(d)) => syntax_error_detail(&d),
+            other => panic!("{other:?}"),
+        };
+        for bad in [
+            "^(unclosed",
+            "a{2,1}",
+            "(?<=x)y",
+            r"\1",
+            "[z-a]",
+            r"\p{Nope}",
+        ] {
+            assert_eq!(
+                regex_error(bad),
+                Some(RegexError::Syntax(detail(bad))),
+                "{bad}"
+            );
+        }
+        // Valid syntax, but too big to compile: still an error, not a rule that never fires.
+        for big in [
+            r"\w{1000}{1000}",
+            "(a{1000}){1000}",
+            r"[\p{L}\p{N}]{500}{100}",
+        ] {
+            assert!(regex::Regex::new(big).is_err(), "{big}");
+            assert!(
+                matches!(regex_error(big), Some(RegexError::TooBig(_))),
+                "{big}: {:?}",
+                regex_error(big)
+            );
+        }
+        // Big but within the limit: compiled to be sure, and accepted.
+        assert!(
+            nfa_units(&regex_syntax::parse(r"\w{100}").unwrap_or_else(|e| panic!("{e}")))
+                > SMALL_NFA_UNITS
+        );
+        assert_eq!(regex_error(r"\w{100}"), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! [`lint`] compiles every combination of the static attributes a flag refers to and reports
 //! rules that never survive and flags that are always the same value.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use crate::diag::{self, Code, Diagnostic, Severity};
@@ -25,6 +25,7 @@ use crate::ir::{
     Pred, Program, SetKind, StrPred, StrSet, Test, Value,
 };
 use crate::model::{AttrRef, AttrType, Condition, Flag, Lit, Manifest, Model, Op, Outcome, StrOp};
+use crate::par;
 
 /// One value per static attribute: indices into each [`StaticAttr`]'s values, in manifest
 /// order.
@@ -245,7 +246,7 @@ fn combinations(sizes: Vec<u32>) -> impl Iterator<Item = Vec<u32>> {
 
 /// Compiles every flag of `model` for one combination of static values and one layout.
 pub fn compile(model: &Model, statics: &Statics, layout: &Layout) -> Program {
-    let mut c = Compiler::new(model, statics, layout);
+    let mut c = Compiler::new(model, statics.clone(), layout, Mode::Build);
     let flags = model.flags.iter().map(|f| c.flag(f)).collect();
     Program {
         flags,
@@ -263,18 +264,34 @@ enum SegState {
     Done(Option<Vec<Cond>>),
 }
 
+/// What the compiled flags are for.
+enum Mode {
+    /// Evaluation: every test as it will run.
+    Build,
+    /// The lint, which looks only at which rules survive and whether a flag is constant,
+    /// never evaluating a context test. A `matches` test on a context attribute then stands
+    /// as "is set" (true whenever it could match) instead of compiling its regex, which the
+    /// checker has validated; a `matches` condition on a static attribute is decided, so its
+    /// regex is compiled, once per run of needles (the same condition is decided under every
+    /// static combination).
+    Lint {
+        matches: HashMap<Vec<String>, Option<StrPred>>,
+    },
+}
+
 struct Compiler<'a> {
     manifest: &'a Manifest,
     /// For each model context attribute, its field in the layout, if the layout has it with
     /// the same kind of type (looked up once, not per condition).
     fields: Vec<Option<usize>>,
-    statics: &'a Statics,
+    statics: Statics,
     layout: &'a Layout,
     segments: Vec<SegState>,
+    mode: Mode,
 }
 
 impl<'a> Compiler<'a> {
-    fn new(model: &'a Model, statics: &'a Statics, layout: &'a Layout) -> Self {
+    fn new(model: &'a Model, statics: Statics, layout: &'a Layout, mode: Mode) -> Self {
         let fields = model
             .manifest
             .context
@@ -290,7 +307,14 @@ impl<'a> Compiler<'a> {
             statics,
             layout,
             segments: vec![SegState::Todo; model.manifest.segments.len()],
+            mode,
         }
+    }
+
+    /// The same compiler for other static values (segments are folded again).
+    fn restart(&mut self, statics: Statics) {
+        self.statics = statics;
+        self.segments.fill(SegState::Todo);
     }
 
     fn flag(&mut self, flag: &Flag) -> CompiledFlag {
@@ -407,8 +431,9 @@ impl<'a> Compiler<'a> {
     }
 
     /// Decides a condition on a static attribute.
-    fn static_holds(&self, i: usize, ops: &[Op]) -> bool {
-        let (Some(attr), Some(v)) = (self.manifest.statics.get(i), self.statics.get(i)) else {
+    fn static_holds(&mut self, i: usize, ops: &[Op]) -> bool {
+        let manifest = self.manifest;
+        let (Some(attr), Some(v)) = (manifest.statics.get(i), self.statics.get(i)) else {
             return false;
         };
         let Some(name) = attr.values.get(v as usize) else {
@@ -418,7 +443,18 @@ impl<'a> Compiler<'a> {
             Op::In(lits) => lits.contains(&Lit::Enum(v)),
             Op::NotIn(lits) => !lits.contains(&Lit::Enum(v)),
             Op::Cmp(..) => false,
-            Op::Str(sop, needles) => str_op(*sop, needles).is_some_and(|p| p.holds(name)),
+            Op::Str(sop, needles) => match &mut self.mode {
+                Mode::Lint { matches } if *sop == StrOp::Matches => {
+                    if let Some(p) = matches.get(needles.as_slice()) {
+                        return p.as_ref().is_some_and(|p| p.holds(name));
+                    }
+                    let p = str_op(*sop, needles);
+                    let holds = p.as_ref().is_some_and(|p| p.holds(name));
+                    matches.insert(needles.clone(), p);
+                    holds
+                }
+                _ => str_op(*sop, needles).is_some_and(|p| p.holds(name)),
+            },
         })
     }
 
@@ -462,6 +498,17 @@ impl<'a> Compiler<'a> {
                     field,
                     negate: false,
                     pred,
+                });
+            }
+            Op::Str(StrOp::Matches, needles)
+                if matches!(self.mode, Mode::Lint { .. })
+                    && matches!(ty, AttrType::String | AttrType::StringList) =>
+            {
+                // See `Mode::Lint`: this test is never evaluated.
+                return (!needles.is_empty()).then(|| Test {
+                    field,
+                    negate: false,
+                    pred: Pred::IsSet(SetKind::of(ty)),
                 });
             }
             Op::Str(sop, needles) => {
@@ -628,9 +675,16 @@ fn str_op(op: StrOp, needles: &[String]) -> Option<StrPred> {
                     .collect::<Vec<_>>()
                     .join("|")
             };
-            StrPred::Matches(regex::Regex::new(&pattern).ok()?)
+            StrPred::Matches(regex(&pattern).ok()?)
         }
     })
+}
+
+/// The IR's compiled form of a pattern: the only place one is built. The checker calls it
+/// too, for patterns big enough that compiling them might fail, so that a checked model holds
+/// only patterns this builds.
+pub(crate) fn regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::Regex::new(pattern)
 }
 
 /// The one value a flag can take whatever the context, if there is one.
@@ -706,80 +760,102 @@ fn statics_used(manifest: &Manifest, flag: &Flag) -> BTreeSet<usize> {
 ///   design until someone edits them).
 pub fn lint(model: &Model) -> Vec<Diagnostic> {
     let layout = Layout::of(&model.manifest);
+    // Flags are linted on all cores, each thread with its own compiler (layout fields
+    // resolved once, static `matches` compiled once); results come back in flag order.
+    par::map_with(
+        &model.flags,
+        |f| LINT_WEIGHT * (1 + f.rules.len()),
+        || {
+            let statics = Statics {
+                values: vec![0; model.manifest.statics.len()],
+            };
+            let matches = HashMap::new();
+            Compiler::new(model, statics, &layout, Mode::Lint { matches })
+        },
+        |c, flag| lint_flag(c, model, flag),
+    )
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// What linting one rule under one static combination is worth, in bytes of TOML checked
+/// (see [`par::MIN_WORK`]): a few hundred flags are linted on one thread.
+const LINT_WEIGHT: usize = 64;
+
+fn lint_flag(c: &mut Compiler<'_>, model: &Model, flag: &Flag) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for flag in &model.flags {
-        let used: Vec<usize> = statics_used(&model.manifest, flag).into_iter().collect();
-        let sizes = used
-            .iter()
-            .map(|&i| model.manifest.statics[i].values.len() as u32)
-            .collect();
-        let mut fired = vec![false; flag.rules.len()];
-        let mut constant: Option<Option<Value>> = None;
-        let mut combos = 0usize;
-        for combo in combinations(sizes) {
-            combos += 1;
-            let mut values = vec![0u32; model.manifest.statics.len()];
-            for (&i, &v) in used.iter().zip(&combo) {
-                values[i] = v;
-            }
-            let statics = Statics { values };
-            let compiled = Compiler::new(model, &statics, &layout).flag(flag);
-            for r in &compiled.rules {
-                if let Some(f) = fired.get_mut(r.index) {
-                    *f = true;
-                }
-            }
-            constant = Some(match constant {
-                None => compiled.constant,
-                Some(Some(c)) if compiled.constant.as_ref() == Some(&c) => Some(c),
-                Some(_) => None,
-            });
+    let used: Vec<usize> = statics_used(&model.manifest, flag).into_iter().collect();
+    let sizes = used
+        .iter()
+        .map(|&i| model.manifest.statics[i].values.len() as u32)
+        .collect();
+    let mut fired = vec![false; flag.rules.len()];
+    let mut constant: Option<Option<Value>> = None;
+    let mut combos = 0usize;
+    for combo in combinations(sizes) {
+        combos += 1;
+        let mut values = vec![0u32; model.manifest.statics.len()];
+        for (&i, &v) in used.iter().zip(&combo) {
+            values[i] = v;
         }
-        if combos == 0 {
+        c.restart(Statics { values });
+        let compiled = c.flag(flag);
+        for r in &compiled.rules {
+            if let Some(f) = fired.get_mut(r.index) {
+                *f = true;
+            }
+        }
+        constant = Some(match constant {
+            None => compiled.constant,
+            Some(Some(c)) if compiled.constant.as_ref() == Some(&c) => Some(c),
+            Some(_) => None,
+        });
+    }
+    if combos == 0 {
+        return out;
+    }
+    let shadowed_from = flag
+        .rules
+        .iter()
+        .position(|r| r.when.is_empty() && matches!(r.outcome, Outcome::Value(_)))
+        .map_or(usize::MAX, |p| p + 1);
+    for (pos, rule) in flag.rules.iter().enumerate() {
+        if pos >= shadowed_from || fired.get(rule.index).copied().unwrap_or(true) {
             continue;
         }
-        let shadowed_from = flag
-            .rules
-            .iter()
-            .position(|r| r.when.is_empty() && matches!(r.outcome, Outcome::Value(_)))
-            .map_or(usize::MAX, |p| p + 1);
-        for (pos, rule) in flag.rules.iter().enumerate() {
-            if pos >= shadowed_from || fired.get(rule.index).copied().unwrap_or(true) {
-                continue;
-            }
-            let msg = if used.is_empty() {
-                format!("{} of flag `{}` can never fire", rule.label(), flag.key)
-            } else {
-                format!(
-                    "{} of flag `{}` fires under no combination of the static attributes",
-                    rule.label(),
-                    flag.key
-                )
-            };
-            out.push(
-                Diagnostic::new(Severity::Warning, Code::NeverFires, &rule.loc.file, rule.loc.span.clone(), msg)
-                    .with_help("its conditions contradict the static values or an earlier rule; remove it or fix them"),
-            );
-        }
-        if let Some(Some(value)) = constant
-            && !(flag.permanent && flag.rules.is_empty())
-        {
-            let msg = format!(
-                "flag `{}` is always {} whatever the context",
-                flag.key,
-                value.to_flag_value().display(&flag.ty)
-            );
-            out.push(
-                Diagnostic::new(
-                    Severity::Note,
-                    Code::ConstantFlag,
-                    &flag.loc.file,
-                    flag.loc.span.clone(),
-                    msg,
-                )
-                .with_help("if it is fully rolled out, remove the flag and the code it guards"),
-            );
-        }
+        let msg = if used.is_empty() {
+            format!("{} of flag `{}` can never fire", rule.label(), flag.key)
+        } else {
+            format!(
+                "{} of flag `{}` fires under no combination of the static attributes",
+                rule.label(),
+                flag.key
+            )
+        };
+        out.push(
+            Diagnostic::new(Severity::Warning, Code::NeverFires, &rule.loc.file, rule.loc.span.clone(), msg)
+                .with_help("its conditions contradict the static values or an earlier rule; remove it or fix them"),
+        );
+    }
+    if let Some(Some(value)) = constant
+        && !(flag.permanent && flag.rules.is_empty())
+    {
+        let msg = format!(
+            "flag `{}` is always {} whatever the context",
+            flag.key,
+            value.to_flag_value().display(&flag.ty)
+        );
+        out.push(
+            Diagnostic::new(
+                Severity::Note,
+                Code::ConstantFlag,
+                &flag.loc.file,
+                flag.loc.span.clone(),
+                msg,
+            )
+            .with_help("if it is fully rolled out, remove the flag and the code it guards"),
+        );
     }
     out
 }

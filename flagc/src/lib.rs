@@ -25,6 +25,7 @@ pub mod flagd;
 pub mod interp;
 pub mod ir;
 pub mod model;
+mod par;
 pub mod parse;
 pub mod runtime;
 pub mod schema;
