@@ -660,11 +660,11 @@ impl Gen<'_> {
                 #docs
                 #[inline]
                 pub fn #name(&self, ctx: &Context) -> #ty {
-                    match self.rt.snapshot().eval(#i, ctx).value {
+                    self.rt.eval_with(#i, ctx, |e| match e.value {
                         #convert
                         // Unreachable: the runtime guarantees each typed flag keeps its type.
                         _ => #default,
-                    }
+                    })
                 }
             }
         });

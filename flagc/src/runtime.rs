@@ -364,6 +364,11 @@ type Listener = Box<dyn FnMut(&ReloadEvent) -> bool + Send>;
 
 struct Shared {
     current: ArcSwap<Snapshot>,
+    /// This runtime's own stamp, which names it in threads' snapshot caches.
+    id: u64,
+    /// The stamp of the snapshot last stored in `current` (see [`next_stamp`]): a thread's
+    /// cached snapshot is current while its stamp is this one.
+    stamp: AtomicU64,
     spec: Spec,
     statics: Vec<(String, String)>,
     dir: Option<PathBuf>,
@@ -528,6 +533,8 @@ impl Runtime {
         Runtime {
             shared: Arc::new(Shared {
                 current: ArcSwap::new(snapshot.clone()),
+                id: next_stamp(),
+                stamp: AtomicU64::new(next_stamp()),
                 spec,
                 statics,
                 dir,
@@ -557,6 +564,54 @@ impl Runtime {
     #[inline]
     pub fn snapshot(&self) -> arc_swap::Guard<Arc<Snapshot>> {
         self.shared.current.load()
+    }
+
+    /// Runs `f` on the live snapshot, through this thread's cache of it. While no reload
+    /// has published a new snapshot this is one atomic load and a compare (no reference
+    /// count touched, nothing shared written); after one, the thread's first call picks the
+    /// new snapshot up.
+    ///
+    /// Each thread caches the snapshots of the last few runtimes it used, so a thread that
+    /// has gone idle keeps those alive (not the runtime) until it calls an accessor again
+    /// or exits. `f` may itself use flags (it then takes the slower [`Runtime::snapshot`]
+    /// path), and this never panics.
+    #[inline]
+    pub fn with_snapshot<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
+        self.cached(|_, s| f(s))
+    }
+
+    /// Evaluates the spec's flag number `ordinal` on the live snapshot, through this
+    /// thread's cache ([`Runtime::with_snapshot`]), and hands the result to `f`: the
+    /// generated accessors' path.
+    #[inline]
+    pub fn eval_with<C: ContextView + ?Sized, R>(
+        &self,
+        ordinal: usize,
+        ctx: &C,
+        f: impl FnOnce(Evaluation<'_>) -> R,
+    ) -> R {
+        self.cached(|typed, _| f(typed.eval(ordinal, ctx)))
+    }
+
+    /// `f` on the typed program and the snapshot, from this thread's cache, or from the
+    /// live snapshot itself when there is no cache (re-entered, or the thread is exiting).
+    #[inline(always)]
+    fn cached<R>(&self, f: impl FnOnce(&Program, &Snapshot) -> R) -> R {
+        let stamp = self.shared.stamp.load(Ordering::Acquire);
+        let mut f = Some(f);
+        let done = SNAPSHOTS.try_with(|cell| {
+            let mut cache = cell.try_borrow_mut().ok()?;
+            let c = cache.get(self.shared.id, stamp, &self.shared.current);
+            f.take().map(|f| f(&c.typed, &c.snapshot))
+        });
+        match (done, f) {
+            (Ok(Some(r)), _) => r,
+            (_, Some(f)) => {
+                let s = self.shared.current.load();
+                f(&s.typed, &s)
+            }
+            (_, None) => unreachable!("`f` is taken only to be called"),
+        }
     }
 
     /// The flag directory this runtime reads, if any.
@@ -1098,7 +1153,7 @@ impl Runtime {
             && state.glass.applied.is_empty()
             && base.generation == state.generation
         {
-            self.shared.current.store(base.clone());
+            self.store(base.clone());
             return;
         }
         let mut typed: Option<Program> = None;
@@ -1128,8 +1183,99 @@ impl Runtime {
         let typed = typed.map_or_else(|| base.typed.clone(), Arc::new);
         let full = full.map_or_else(|| base.full.clone(), Arc::new);
         let live = base.derive(typed, full, state.generation);
-        self.shared.current.store(Arc::new(live));
+        self.store(Arc::new(live));
     }
+
+    /// Makes `snapshot` the live one: readers of [`Runtime::snapshot`] see it at once, and
+    /// each thread's [`Runtime::with_snapshot`] cache on its next call.
+    fn store(&self, snapshot: Arc<Snapshot>) {
+        self.shared.current.store(snapshot);
+        // After the store: a reader that sees the new stamp finds the new snapshot.
+        self.shared.stamp.store(next_stamp(), Ordering::Release);
+    }
+}
+
+/// A stamp no snapshot of any runtime in this process has had (a stamp, unlike an address,
+/// is never reused, so a thread's cache cannot mistake a new runtime's snapshot for a
+/// dropped one's).
+fn next_stamp() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// How many runtimes' snapshots a thread caches (most services have one; tests and tools a
+/// few).
+const CACHED_RUNTIMES: usize = 4;
+
+/// One runtime's snapshot in a thread's cache.
+struct Cached {
+    /// The runtime's id.
+    runtime: u64,
+    /// The stamp it was published under.
+    stamp: u64,
+    /// Its typed program, one pointer closer than through the snapshot.
+    typed: Arc<Program>,
+    snapshot: Arc<Snapshot>,
+}
+
+/// A thread's cached snapshots.
+struct SnapshotCache {
+    slots: [Option<Cached>; CACHED_RUNTIMES],
+    /// The slot the next miss of a runtime not in the cache replaces.
+    next: usize,
+}
+
+impl SnapshotCache {
+    /// The snapshot of runtime `id` published under `stamp`, or a newer one loaded from
+    /// `current`.
+    #[inline(always)]
+    fn get(&mut self, id: u64, stamp: u64, current: &ArcSwap<Snapshot>) -> &Cached {
+        let hit = self
+            .slots
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|c| c.stamp == stamp));
+        let i = match hit {
+            Some(i) => i,
+            None => self.refill(id, stamp, current),
+        };
+        match &self.slots[i] {
+            Some(cached) => cached,
+            None => unreachable!("slot {i} was just found or filled"),
+        }
+    }
+
+    /// Loads runtime `id`'s live snapshot into its slot (its older snapshot is let go), or
+    /// for a runtime not in the cache, into the next slot in turn.
+    #[cold]
+    #[inline(never)]
+    fn refill(&mut self, id: u64, stamp: u64, current: &ArcSwap<Snapshot>) -> usize {
+        let i = self
+            .slots
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|c| c.runtime == id))
+            .unwrap_or_else(|| {
+                let i = self.next;
+                self.next = (self.next + 1) % CACHED_RUNTIMES;
+                i
+            });
+        let snapshot = current.load_full();
+        self.slots[i] = Some(Cached {
+            runtime: id,
+            stamp,
+            typed: snapshot.typed.clone(),
+            snapshot,
+        });
+        i
+    }
+}
+
+thread_local! {
+    static SNAPSHOTS: std::cell::RefCell<SnapshotCache> = const {
+        std::cell::RefCell::new(SnapshotCache {
+            slots: [None, None, None, None],
+            next: 0,
+        })
+    };
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -15,7 +15,7 @@ use std::thread;
 
 use flagc::eval::Context;
 use flagc::ir::Value;
-use flagc::runtime::{Reload, Runtime};
+use flagc::runtime::{Reload, Runtime, Snapshot};
 use reload_support::{ConfigMap, MANIFEST, flag, ints};
 
 const RELOADS: i64 = 1000;
@@ -57,10 +57,13 @@ fn readers_never_see_a_mixed_or_bad_snapshot_through_a_thousand_mixed_reloads() 
 
     let stop = Arc::new(AtomicBool::new(false));
     let evaluations = Arc::new(AtomicU64::new(0));
+    // Half the readers take a snapshot each time, half go through their thread's cache of
+    // it (the generated accessors' path).
     let readers: Vec<_> = (0..READERS)
-        .map(|_| {
+        .map(|n| {
             let (rt, stop, evaluations) = (rt.clone(), stop.clone(), evaluations.clone());
-            thread::spawn(move || read_until(&rt, &stop, &evaluations, [left, right, mode]))
+            let cached = n % 2 == 1;
+            thread::spawn(move || read_until(&rt, &stop, &evaluations, [left, right, mode], cached))
         })
         .collect();
     let status_reader = {
@@ -115,6 +118,13 @@ fn readers_never_see_a_mixed_or_bad_snapshot_through_a_thousand_mixed_reloads() 
         let snap = rt.snapshot();
         assert_eq!(int(snap.eval(left, &ctx).value), good, "after reload {i}");
         assert_eq!(int(snap.eval(right, &ctx).value), good, "after reload {i}");
+        // The accessors' path (this thread's cached snapshot) sees it at once too.
+        assert_eq!(
+            rt.eval_with(left, &ctx, |e| int(e.value)),
+            good,
+            "after reload {i}"
+        );
+        assert_eq!(rt.with_snapshot(|s| s.generation), snap.generation);
     }
     stop.store(true, Ordering::Relaxed);
     for r in readers {
@@ -129,27 +139,41 @@ fn readers_never_see_a_mixed_or_bad_snapshot_through_a_thousand_mixed_reloads() 
     assert!(status.last_error.is_none());
 }
 
-/// Evaluates the three flags from one snapshot at a time until told to stop.
-fn read_until(rt: &Runtime, stop: &AtomicBool, evaluations: &AtomicU64, flags: [usize; 3]) {
+/// Evaluates the three flags from one snapshot at a time until told to stop: a snapshot
+/// taken each time, or (`cached`) the thread's cached one.
+fn read_until(
+    rt: &Runtime,
+    stop: &AtomicBool,
+    evaluations: &AtomicU64,
+    flags: [usize; 3],
+    cached: bool,
+) {
     let [left, right, mode] = flags;
     let ctx = Context::new(&rt.spec().layout);
     let (mut last_generation, mut last_value, mut n) = (0, 0, 0u64);
-    while !stop.load(Ordering::Relaxed) {
-        let snap = rt.snapshot();
+    let read = |snap: &Snapshot| {
         let l = int(snap.eval(left, &ctx).value);
         let r = int(snap.eval(right, &ctx).value);
         // `mode` keeps its type whatever the files say.
         let _ = int(snap.eval(mode, &ctx).value);
-        assert_eq!(l, r, "generation {} mixes two contents", snap.generation);
-        assert!(snap.generation >= last_generation, "generation went back");
+        (snap.generation, l, r)
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let (generation, l, r) = if cached {
+            rt.with_snapshot(read)
+        } else {
+            read(&rt.snapshot())
+        };
+        assert_eq!(l, r, "generation {generation} mixes two contents");
+        assert!(generation >= last_generation, "generation went back");
         assert!(
             l >= last_value,
             "an older snapshot came back: {last_value} -> {l}"
         );
-        if snap.generation == last_generation {
+        if generation == last_generation {
             assert_eq!(l, last_value, "one generation, two contents");
         }
-        (last_generation, last_value) = (snap.generation, l);
+        (last_generation, last_value) = (generation, l);
         n += 1;
         // Four spinning readers on a small machine would starve the writer.
         thread::yield_now();

@@ -3,7 +3,8 @@
 //! * `constant`: a static-mode flag that production/eu decides at build time
 //!   (`crypto_payments`, constant `false`), side by side with `black_box(false)`;
 //! * `no_rules`: the same flag in dynamic mode (its compiled program has no rules left, so
-//!   this is the snapshot load and the accessor's dispatch);
+//!   this is the thread's cached snapshot and the accessor's dispatch), beside the two ways
+//!   of reaching the live snapshot alone;
 //! * `rules`: flags with per-request rules in both modes (floats, enums and semver, a
 //!   segment and a rollout, a regex, a six-condition rule);
 //! * `expand`: what `flags!` does at build time for a 1,000-flag directory (read, check,
@@ -75,7 +76,11 @@ fn constant(c: &mut Criterion) {
     g.bench_function("dynamic crypto_payments", |b| {
         b.iter(|| live.crypto_payments(black_box(&dctx)))
     });
-    // The part of it that is the runtime's: one `ArcSwap::load` and the guard's drop.
+    // The part of it that is the runtime's: the thread's cached snapshot (what accessors
+    // use), and for comparison `ArcSwap::load` and the guard's drop (`rt.snapshot()`).
+    g.bench_function("rt.with_snapshot() alone", |b| {
+        b.iter(|| black_box(live.rt.with_snapshot(|s| s.generation)))
+    });
     g.bench_function("rt.snapshot() alone", |b| {
         b.iter(|| black_box(live.rt.snapshot().generation))
     });

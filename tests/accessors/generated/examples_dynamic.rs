@@ -861,12 +861,19 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/checkout.toml:83`
         #[inline]
         pub fn address_autocomplete(&self, ctx: &Context) -> AddressAutocomplete {
-            match self.rt.snapshot().eval(0usize, ctx).value {
-                ::flagc::ir::Value::Enum(0u32) => AddressAutocomplete::None,
-                ::flagc::ir::Value::Enum(1u32) => AddressAutocomplete::GooglePlaces,
-                ::flagc::ir::Value::Enum(2u32) => AddressAutocomplete::Loqate,
-                _ => AddressAutocomplete::GooglePlaces,
-            }
+            self.rt
+                .eval_with(
+                    0usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Enum(0u32) => AddressAutocomplete::None,
+                        ::flagc::ir::Value::Enum(1u32) => {
+                            AddressAutocomplete::GooglePlaces
+                        }
+                        ::flagc::ir::Value::Enum(2u32) => AddressAutocomplete::Loqate,
+                        _ => AddressAutocomplete::GooglePlaces,
+                    },
+                )
         }
         /// Offer Apple Pay as a payment method
         ///
@@ -877,10 +884,15 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/payments.toml:4`
         #[inline]
         pub fn apple_pay(&self, ctx: &Context) -> bool {
-            match self.rt.snapshot().eval(1usize, ctx).value {
-                ::flagc::ir::Value::Bool(v) => *v,
-                _ => false,
-            }
+            self.rt
+                .eval_with(
+                    1usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Bool(v) => *v,
+                        _ => false,
+                    },
+                )
         }
         /// Which checkout layout business customers on recent apps see
         ///
@@ -891,12 +903,17 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/checkout.toml:25`
         #[inline]
         pub fn checkout_layout(&self, ctx: &Context) -> CheckoutLayout {
-            match self.rt.snapshot().eval(2usize, ctx).value {
-                ::flagc::ir::Value::Enum(0u32) => CheckoutLayout::Classic,
-                ::flagc::ir::Value::Enum(1u32) => CheckoutLayout::OnePage,
-                ::flagc::ir::Value::Enum(2u32) => CheckoutLayout::Wizard,
-                _ => CheckoutLayout::Classic,
-            }
+            self.rt
+                .eval_with(
+                    2usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Enum(0u32) => CheckoutLayout::Classic,
+                        ::flagc::ir::Value::Enum(1u32) => CheckoutLayout::OnePage,
+                        ::flagc::ir::Value::Enum(2u32) => CheckoutLayout::Wizard,
+                        _ => CheckoutLayout::Classic,
+                    },
+                )
         }
         /// Frequently-bought-together widget on the checkout page
         ///
@@ -907,10 +924,15 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/experiments/pricing.toml:34`
         #[inline]
         pub fn checkout_upsell_widget(&self, ctx: &Context) -> bool {
-            match self.rt.snapshot().eval(3usize, ctx).value {
-                ::flagc::ir::Value::Bool(v) => *v,
-                _ => false,
-            }
+            self.rt
+                .eval_with(
+                    3usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Bool(v) => *v,
+                        _ => false,
+                    },
+                )
         }
         /// Offer USDC payments to established, non-flagged customers in the US
         ///
@@ -921,10 +943,15 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/payments.toml:47`
         #[inline]
         pub fn crypto_payments(&self, ctx: &Context) -> bool {
-            match self.rt.snapshot().eval(4usize, ctx).value {
-                ::flagc::ir::Value::Bool(v) => *v,
-                _ => false,
-            }
+            self.rt
+                .eval_with(
+                    4usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Bool(v) => *v,
+                        _ => false,
+                    },
+                )
         }
         /// Show the express checkout button on the product page of the mobile apps
         ///
@@ -935,10 +962,15 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/checkout.toml:36`
         #[inline]
         pub fn express_checkout_button(&self, ctx: &Context) -> bool {
-            match self.rt.snapshot().eval(5usize, ctx).value {
-                ::flagc::ir::Value::Bool(v) => *v,
-                _ => false,
-            }
+            self.rt
+                .eval_with(
+                    5usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Bool(v) => *v,
+                        _ => false,
+                    },
+                )
         }
         /// Risk score above which an order is held for manual fraud review
         ///
@@ -949,10 +981,15 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/payments.toml:57`
         #[inline]
         pub fn fraud_review_threshold(&self, ctx: &Context) -> f64 {
-            match self.rt.snapshot().eval(6usize, ctx).value {
-                ::flagc::ir::Value::Float(v) => *v,
-                _ => 0.85f64,
-            }
+            self.rt
+                .eval_with(
+                    6usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Float(v) => *v,
+                        _ => 0.85f64,
+                    },
+                )
         }
         /// Cart total (major currency units) from which shipping is free
         ///
@@ -963,10 +1000,15 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/checkout.toml:47`
         #[inline]
         pub fn free_shipping_threshold(&self, ctx: &Context) -> f64 {
-            match self.rt.snapshot().eval(7usize, ctx).value {
-                ::flagc::ir::Value::Float(v) => *v,
-                _ => 50f64,
-            }
+            self.rt
+                .eval_with(
+                    7usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Float(v) => *v,
+                        _ => 50f64,
+                    },
+                )
         }
         /// Percentage discount shown at checkout to long-standing customers with a full cart
         ///
@@ -977,10 +1019,15 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/experiments/pricing.toml:4`
         #[inline]
         pub fn loyalty_discount_percent(&self, ctx: &Context) -> f64 {
-            match self.rt.snapshot().eval(8usize, ctx).value {
-                ::flagc::ir::Value::Float(v) => *v,
-                _ => 0f64,
-            }
+            self.rt
+                .eval_with(
+                    8usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Float(v) => *v,
+                        _ => 0f64,
+                    },
+                )
         }
         /// Maximum number of line items a cart may hold before checkout refuses it
         ///
@@ -991,10 +1038,15 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/checkout.toml:62`
         #[inline]
         pub fn max_cart_items(&self, ctx: &Context) -> i64 {
-            match self.rt.snapshot().eval(9usize, ctx).value {
-                ::flagc::ir::Value::Int(v) => *v,
-                _ => 100i64,
-            }
+            self.rt
+                .eval_with(
+                    9usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Int(v) => *v,
+                        _ => 100i64,
+                    },
+                )
         }
         /// One-page checkout replacing the three-step cart → address → payment flow
         ///
@@ -1005,10 +1057,15 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/checkout.toml:4`
         #[inline]
         pub fn one_page_checkout(&self, ctx: &Context) -> bool {
-            match self.rt.snapshot().eval(10usize, ctx).value {
-                ::flagc::ir::Value::Bool(v) => *v,
-                _ => false,
-            }
+            self.rt
+                .eval_with(
+                    10usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Bool(v) => *v,
+                        _ => false,
+                    },
+                )
         }
         /// Email template used for the order confirmation
         ///
@@ -1022,17 +1079,22 @@ pub mod flags {
             &self,
             ctx: &Context,
         ) -> ::std::sync::Arc<str> {
-            match self.rt.snapshot().eval(11usize, ctx).value {
-                ::flagc::ir::Value::Str(v) => ::std::sync::Arc::clone(v),
-                _ => {
-                    static S: ::flagc::runtime::__private::LazyLock<
-                        ::std::sync::Arc<str>,
-                    > = ::flagc::runtime::__private::LazyLock::new(|| ::std::sync::Arc::from(
-                        "order-confirmation-v3",
-                    ));
-                    ::std::sync::Arc::clone(&S)
-                }
-            }
+            self.rt
+                .eval_with(
+                    11usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Str(v) => ::std::sync::Arc::clone(v),
+                        _ => {
+                            static S: ::flagc::runtime::__private::LazyLock<
+                                ::std::sync::Arc<str>,
+                            > = ::flagc::runtime::__private::LazyLock::new(|| ::std::sync::Arc::from(
+                                "order-confirmation-v3",
+                            ));
+                            ::std::sync::Arc::clone(&S)
+                        }
+                    },
+                )
         }
         /// How many times a soft-declined card payment is retried with another acquirer
         ///
@@ -1043,10 +1105,15 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/payments.toml:90`
         #[inline]
         pub fn payment_retry_attempts(&self, ctx: &Context) -> i64 {
-            match self.rt.snapshot().eval(12usize, ctx).value {
-                ::flagc::ir::Value::Int(v) => *v,
-                _ => 2i64,
-            }
+            self.rt
+                .eval_with(
+                    12usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Int(v) => *v,
+                        _ => 2i64,
+                    },
+                )
         }
         /// Route card payments through the new multi-acquirer router, ramped per merchant account
         ///
@@ -1057,10 +1124,15 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/payments.toml:30`
         #[inline]
         pub fn payment_router_v2(&self, ctx: &Context) -> bool {
-            match self.rt.snapshot().eval(13usize, ctx).value {
-                ::flagc::ir::Value::Bool(v) => *v,
-                _ => false,
-            }
+            self.rt
+                .eval_with(
+                    13usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Bool(v) => *v,
+                        _ => false,
+                    },
+                )
         }
         /// Offer PayPal Pay Later instalments on paid plans in supported countries
         ///
@@ -1071,10 +1143,15 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/payments.toml:20`
         #[inline]
         pub fn paypal_pay_later(&self, ctx: &Context) -> bool {
-            match self.rt.snapshot().eval(14usize, ctx).value {
-                ::flagc::ir::Value::Bool(v) => *v,
-                _ => false,
-            }
+            self.rt
+                .eval_with(
+                    14usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Bool(v) => *v,
+                        _ => false,
+                    },
+                )
         }
         /// Show prices with or without tax on the cart page for customers who signed up this year
         ///
@@ -1085,11 +1162,16 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/experiments/pricing.toml:22`
         #[inline]
         pub fn price_display(&self, ctx: &Context) -> PriceDisplay {
-            match self.rt.snapshot().eval(15usize, ctx).value {
-                ::flagc::ir::Value::Enum(0u32) => PriceDisplay::Gross,
-                ::flagc::ir::Value::Enum(1u32) => PriceDisplay::Net,
-                _ => PriceDisplay::Gross,
-            }
+            self.rt
+                .eval_with(
+                    15usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Enum(0u32) => PriceDisplay::Gross,
+                        ::flagc::ir::Value::Enum(1u32) => PriceDisplay::Net,
+                        _ => PriceDisplay::Gross,
+                    },
+                )
         }
         /// Results per search page
         ///
@@ -1100,10 +1182,15 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/search.toml:4`
         #[inline]
         pub fn search_page_size(&self, ctx: &Context) -> i64 {
-            match self.rt.snapshot().eval(16usize, ctx).value {
-                ::flagc::ir::Value::Int(v) => *v,
-                _ => 24i64,
-            }
+            self.rt
+                .eval_with(
+                    16usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Int(v) => *v,
+                        _ => 24i64,
+                    },
+                )
         }
         /// Ranking model for product search: the learning-to-rank models against the BM25 baseline
         ///
@@ -1114,12 +1201,17 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/search.toml:14`
         #[inline]
         pub fn search_ranking_model(&self, ctx: &Context) -> SearchRankingModel {
-            match self.rt.snapshot().eval(17usize, ctx).value {
-                ::flagc::ir::Value::Enum(0u32) => SearchRankingModel::Bm25,
-                ::flagc::ir::Value::Enum(1u32) => SearchRankingModel::LtrV1,
-                ::flagc::ir::Value::Enum(2u32) => SearchRankingModel::LtrV2,
-                _ => SearchRankingModel::Bm25,
-            }
+            self.rt
+                .eval_with(
+                    17usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Enum(0u32) => SearchRankingModel::Bm25,
+                        ::flagc::ir::Value::Enum(1u32) => SearchRankingModel::LtrV1,
+                        ::flagc::ir::Value::Enum(2u32) => SearchRankingModel::LtrV2,
+                        _ => SearchRankingModel::Bm25,
+                    },
+                )
         }
         /// Fuzzy matching of misspelled queries, off for languages the analyzer does not support yet
         ///
@@ -1130,10 +1222,15 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/search.toml:31`
         #[inline]
         pub fn search_typo_tolerance(&self, ctx: &Context) -> bool {
-            match self.rt.snapshot().eval(18usize, ctx).value {
-                ::flagc::ir::Value::Bool(v) => *v,
-                _ => true,
-            }
+            self.rt
+                .eval_with(
+                    18usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Bool(v) => *v,
+                        _ => true,
+                    },
+                )
         }
         /// 3-D Secure handling for card payments: skip low-risk baskets, challenge risky ones
         ///
@@ -1144,12 +1241,17 @@ pub mod flags {
         /// - **defined at:** `../../examples/flags/payments.toml:73`
         #[inline]
         pub fn three_ds_mode(&self, ctx: &Context) -> ThreeDsMode {
-            match self.rt.snapshot().eval(19usize, ctx).value {
-                ::flagc::ir::Value::Enum(0u32) => ThreeDsMode::Frictionless,
-                ::flagc::ir::Value::Enum(1u32) => ThreeDsMode::Challenge,
-                ::flagc::ir::Value::Enum(2u32) => ThreeDsMode::Exempt,
-                _ => ThreeDsMode::Frictionless,
-            }
+            self.rt
+                .eval_with(
+                    19usize,
+                    ctx,
+                    |e| match e.value {
+                        ::flagc::ir::Value::Enum(0u32) => ThreeDsMode::Frictionless,
+                        ::flagc::ir::Value::Enum(1u32) => ThreeDsMode::Challenge,
+                        ::flagc::ir::Value::Enum(2u32) => ThreeDsMode::Exempt,
+                        _ => ThreeDsMode::Frictionless,
+                    },
+                )
         }
     }
     /// What this binary was built against.
