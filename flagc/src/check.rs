@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::CheckOptions;
 use crate::diag::{Code, Diagnostic, Diagnostics, Severity, did_you_mean};
@@ -105,11 +105,18 @@ pub fn check(sources: &Sources, options: &CheckOptions, diags: &mut Diagnostics)
 
     // Keys are unique across files, the first definition (in path order) winning: decided
     // before the flags are checked, so that a duplicate is reported once, at the second.
-    let mut seen: HashMap<&str, (&str, Range<usize>)> = HashMap::new();
-    let mut jobs: Vec<(&ParsedFile, Vec<usize>)> = Vec::new();
-    for p in parsed
+    let mut seen: HashMap<&str, (&str, Range<usize>)> = HashMap::with_capacity(
+        parsed
+            .iter()
+            .map(|p| p.root.as_table().map_or(0, <[_]>::len))
+            .sum(),
+    );
+    // Per file to check: its index in `parsed`, the entries to check, its weight.
+    let mut jobs: Vec<(usize, Vec<usize>, usize)> = Vec::new();
+    for (index, p) in parsed
         .iter()
-        .filter(|p| p.path != crate::source::MANIFEST && !p.had_errors)
+        .enumerate()
+        .filter(|(_, p)| p.path != crate::source::MANIFEST && !p.had_errors)
     {
         let table = p.root.as_table().unwrap_or_default();
         if table.is_empty() {
@@ -133,22 +140,34 @@ pub fn check(sources: &Sources, options: &CheckOptions, diags: &mut Diagnostics)
             cx.reserved_name(&p.path, key, "flag key");
             firsts.push(i);
         }
-        jobs.push((p, firsts));
+        jobs.push((index, firsts, p.root.span.len()));
     }
+    drop(seen);
 
+    // Each file's tree is freed by the thread that checked it, as soon as it is done with
+    // it: freeing thousands of small nodes is work too, better not left to one thread.
+    let parsed: Vec<Mutex<Option<ParsedFile>>> =
+        parsed.into_iter().map(|p| Mutex::new(Some(p))).collect();
     let checked = par::map(
         &jobs,
-        |(p, _)| p.root.span.len(),
-        |(p, firsts)| {
+        |(_, _, weight)| *weight,
+        |(index, firsts, _)| {
+            let p = parsed[*index]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
             let mut w = cx.worker();
-            let table = p.root.as_table().unwrap_or_default();
-            let flags: Vec<Flag> = firsts
-                .iter()
-                .filter_map(|&i| {
-                    let (key, node) = &table[i];
-                    w.flag(&manifest, &p.path, key, node)
-                })
-                .collect();
+            let flags: Vec<Flag> = p.as_ref().map_or_else(Vec::new, |p| {
+                let table = p.root.as_table().unwrap_or_default();
+                firsts
+                    .iter()
+                    .filter_map(|&i| {
+                        let (key, node) = &table[i];
+                        w.flag(&manifest, &p.path, key, node)
+                    })
+                    .collect()
+            });
+            drop(p);
             (flags, w.diags, w.skipped)
         },
     );
