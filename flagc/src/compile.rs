@@ -16,7 +16,7 @@
 //! [`lint`] compiles every combination of the static attributes a flag refers to and reports
 //! rules that never survive and flags that are always the same value.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::diag::{self, Code, Diagnostic, Severity};
@@ -269,14 +269,11 @@ enum Mode {
     /// Evaluation: every test as it will run.
     Build,
     /// The lint, which looks only at which rules survive and whether a flag is constant,
-    /// never evaluating a context test. A `matches` test on a context attribute then stands
-    /// as "is set" (true whenever it could match) instead of compiling its regex, which the
-    /// checker has validated; a `matches` condition on a static attribute is decided, so its
-    /// regex is compiled, once per run of needles (the same condition is decided under every
-    /// static combination).
-    Lint {
-        matches: HashMap<Vec<String>, Option<StrPred>>,
-    },
+    /// never evaluating a context test. A test on a context attribute then stands as "is
+    /// set" when it can hold (see [`lint_can_hold`]) instead of being built: no string sets,
+    /// no versions cloned, no regex compiled (the checker has validated them). Conditions on
+    /// static attributes are decided as usual.
+    Lint,
 }
 
 struct Compiler<'a> {
@@ -431,9 +428,8 @@ impl<'a> Compiler<'a> {
     }
 
     /// Decides a condition on a static attribute.
-    fn static_holds(&mut self, i: usize, ops: &[Op]) -> bool {
-        let manifest = self.manifest;
-        let (Some(attr), Some(v)) = (manifest.statics.get(i), self.statics.get(i)) else {
+    fn static_holds(&self, i: usize, ops: &[Op]) -> bool {
+        let (Some(attr), Some(v)) = (self.manifest.statics.get(i), self.statics.get(i)) else {
             return false;
         };
         let Some(name) = attr.values.get(v as usize) else {
@@ -443,18 +439,7 @@ impl<'a> Compiler<'a> {
             Op::In(lits) => lits.contains(&Lit::Enum(v)),
             Op::NotIn(lits) => !lits.contains(&Lit::Enum(v)),
             Op::Cmp(..) => false,
-            Op::Str(sop, needles) => match &mut self.mode {
-                Mode::Lint { matches } if *sop == StrOp::Matches => {
-                    if let Some(p) = matches.get(needles.as_slice()) {
-                        return p.as_ref().is_some_and(|p| p.holds(name));
-                    }
-                    let p = str_op(*sop, needles);
-                    let holds = p.as_ref().is_some_and(|p| p.holds(name));
-                    matches.insert(needles.clone(), p);
-                    holds
-                }
-                _ => str_op(*sop, needles).is_some_and(|p| p.holds(name)),
-            },
+            Op::Str(sop, needles) => str_op(*sop, needles).is_some_and(|p| p.holds(name)),
         })
     }
 
@@ -481,6 +466,16 @@ impl<'a> Compiler<'a> {
     /// One operator as a test on `field`, whose type in the model is `model_ty` and in the
     /// layout `ty` (the same kind; enum values may differ).
     fn test(&self, field: usize, model_ty: &AttrType, ty: &AttrType, op: &Op) -> Option<Test> {
+        if let Mode::Lint = self.mode
+            && let Some(can_hold) = lint_can_hold(model_ty, ty, op)
+        {
+            // See `Mode::Lint`: this test is never evaluated.
+            return can_hold.then(|| Test {
+                field,
+                negate: false,
+                pred: Pred::IsSet(SetKind::of(ty)),
+            });
+        }
         let (negate, lits) = match op {
             Op::In(l) => (false, l),
             Op::NotIn(l) => (true, l),
@@ -498,17 +493,6 @@ impl<'a> Compiler<'a> {
                     field,
                     negate: false,
                     pred,
-                });
-            }
-            Op::Str(StrOp::Matches, needles)
-                if matches!(self.mode, Mode::Lint { .. })
-                    && matches!(ty, AttrType::String | AttrType::StringList) =>
-            {
-                // See `Mode::Lint`: this test is never evaluated.
-                return (!needles.is_empty()).then(|| Test {
-                    field,
-                    negate: false,
-                    pred: Pred::IsSet(SetKind::of(ty)),
                 });
             }
             Op::Str(sop, needles) => {
@@ -652,6 +636,54 @@ impl<'a> Compiler<'a> {
     }
 }
 
+/// For the lint: whether [`Compiler::test`] would build a test for `op` (rather than find that
+/// it can never hold), without building it; `None` where that needs the test built (a string
+/// test on an enum). Mirrors `test` case by case; `lint_matches_compiling` checks that both
+/// agree.
+fn lint_can_hold(model_ty: &AttrType, ty: &AttrType, op: &Op) -> Option<bool> {
+    let (negate, lits) = match op {
+        Op::In(l) => (false, l),
+        Op::NotIn(l) => (true, l),
+        Op::Cmp(_, lit) => {
+            return Some(matches!(
+                (ty, lit),
+                (AttrType::Int, Lit::Int(_))
+                    | (AttrType::Float, Lit::Float(_))
+                    | (AttrType::Semver, Lit::Semver(_))
+                    | (AttrType::Datetime, Lit::Datetime(_))
+            ));
+        }
+        // A `matches` holds whenever its regex compiles, which the checker has made sure of.
+        Op::Str(_, needles) => {
+            return match ty {
+                AttrType::String | AttrType::StringList => Some(!needles.is_empty()),
+                AttrType::Enum(_) => None,
+                _ => Some(false),
+            };
+        }
+    };
+    let any = |f: fn(&Lit) -> bool| lits.iter().any(f);
+    let some = match ty {
+        AttrType::String | AttrType::StringList => any(|l| matches!(l, Lit::Str(_))),
+        AttrType::Int => any(|l| matches!(l, Lit::Int(_))),
+        AttrType::Float => any(|l| matches!(l, Lit::Float(_))),
+        AttrType::Bool => any(|l| matches!(l, Lit::Bool(_))),
+        AttrType::Semver => any(|l| matches!(l, Lit::Semver(_))),
+        AttrType::Datetime => any(|l| matches!(l, Lit::Datetime(_))),
+        AttrType::Enum(values) => {
+            let AttrType::Enum(model_values) = model_ty else {
+                return Some(false);
+            };
+            lits.iter().any(|l| {
+                matches!(l, Lit::Enum(x) if model_values
+                    .get(*x as usize)
+                    .is_some_and(|name| values.contains(name)))
+            })
+        }
+    };
+    Some(some || negate)
+}
+
 /// A string operator with its operands prepared; `None` when it can never hold (no operands,
 /// or a regex that does not compile, which a checked model never has).
 fn str_op(op: StrOp, needles: &[String]) -> Option<StrPred> {
@@ -759,9 +791,13 @@ fn statics_used(manifest: &Manifest, flag: &Flag) -> BTreeSet<usize> {
 ///   every combination, except permanent flags without rules (operational knobs, constant by
 ///   design until someone edits them).
 pub fn lint(model: &Model) -> Vec<Diagnostic> {
+    lint_with(model, || Mode::Lint)
+}
+
+fn lint_with(model: &Model, mode: fn() -> Mode) -> Vec<Diagnostic> {
     let layout = Layout::of(&model.manifest);
     // Flags are linted on all cores, each thread with its own compiler (layout fields
-    // resolved once, static `matches` compiled once); results come back in flag order.
+    // resolved once); results come back in flag order.
     par::map_with(
         &model.flags,
         |f| LINT_WEIGHT * (1 + f.rules.len()),
@@ -769,8 +805,7 @@ pub fn lint(model: &Model) -> Vec<Diagnostic> {
             let statics = Statics {
                 values: vec![0; model.manifest.statics.len()],
             };
-            let matches = HashMap::new();
-            Compiler::new(model, statics, &layout, Mode::Lint { matches })
+            Compiler::new(model, statics, &layout, mode())
         },
         |c, flag| lint_flag(c, model, flag),
     )
@@ -912,6 +947,95 @@ mod tests {
         let e = Statics::from_pairs(&m, [("env", "dev"), ("env", "dev"), ("region", "eu")])
             .unwrap_err();
         assert_eq!(e, vec![StaticsError::Duplicate { attr: "env".into() }]);
+    }
+
+    /// The lint's shortcuts (`Mode::Lint`, `lint_can_hold`) change nothing it reports: the
+    /// same diagnostics as compiling every test for real, over the example flags and over
+    /// a directory with every operator on every attribute type, holding and not.
+    #[test]
+    fn lint_matches_compiling() {
+        let manifest = r#"format = 1
+[static]
+env = ["dev", "prod"]
+tier = ["t-1", "t-2", "x-3"]
+[context]
+s = "string"
+l = "string[]"
+i = "int"
+f = "float"
+b = "bool"
+v = "semver"
+d = "datetime"
+e = ["red", "green", "blue"]
+[rollout]
+by = "s"
+[segments]
+never = { env = "dev", tier = "x-3" }
+reds = { e = "red", l = { contains = "a" } }
+both = { segment = ["never", "reds"] }
+"#;
+        let conditions = [
+            r#"s = "a""#,
+            r#"s = ["a", "b"]"#,
+            r#"s = { not_in = ["a"] }"#,
+            r#"s = { starts_with = "a", ends_with = ["b", "c"] }"#,
+            r#"s = { contains = "x", matches = ["^a", "b$"] }"#,
+            r#"l = { matches = "x+" }"#,
+            r#"l = ["a"]"#,
+            "i = 3",
+            "i = { in = [1, 2], gt = 0 }",
+            "i = { not_in = [1], lte = 9 }",
+            "f = { gte = 1.5 }",
+            "f = [1.5, 2]",
+            "b = true",
+            "b = { not_in = [false] }",
+            r#"v = { gte = "1.2.3", lt = "2.0.0-rc.1" }"#,
+            r#"v = ["1.0.0"]"#,
+            "d = { gt = 2026-01-01T00:00:00Z }",
+            r#"e = { in = ["red", "blue"] }"#,
+            r#"e = { not_in = ["red", "green", "blue"] }"#,
+            r#"env = "dev""#,
+            r#"env = { not_in = ["dev", "prod"] }"#,
+            r#"tier = { in = ["t-1", "x-3"] }"#,
+            r#"tier = { not_in = ["t-1"] }, env = "dev""#,
+            r#"segment = "never""#,
+            r#"segment = ["reds", "both"]"#,
+            r#"env = "prod", segment = "both", s = { matches = "q" }"#,
+        ];
+        let mut flags = String::new();
+        for (n, when) in conditions.iter().enumerate() {
+            for (m, tail) in ["value = true", "rollout = 50"].iter().enumerate() {
+                flags.push_str(&format!(
+                    "[f{n}_{m}]\ndescription = \"d\"\nowner = \"o\"\nexpires = 2031-01-01\n\
+                     default = false\n[[f{n}_{m}.rules]]\nwhen = {{ {when} }}\n{tail}\n\
+                     [[f{n}_{m}.rules]]\nwhen = {{ {when} }}\nvalue = false\n\n"
+                ));
+            }
+        }
+        let mut diags = diag::Diagnostics::new();
+        let sources = crate::Sources::from_memory(
+            [("flagc.toml", manifest), ("f.toml", flags.as_str())],
+            &mut diags,
+        );
+        let examples =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/flags");
+        for checked in [
+            crate::check_sources(sources, diags, &crate::CheckOptions::default()),
+            crate::check_dir(&examples, &crate::CheckOptions::default()).unwrap(),
+        ] {
+            let model = checked
+                .model
+                .unwrap_or_else(|| panic!("{:#?}", checked.diagnostics));
+            let fast = lint(&model);
+            let built = lint_with(&model, || Mode::Build);
+            assert_eq!(fast, built);
+            // The generated flags exercise both findings.
+            if model.flags.len() > 50 {
+                for code in [Code::NeverFires, Code::ConstantFlag] {
+                    assert!(fast.iter().any(|d| d.code == code), "{fast:#?}");
+                }
+            }
+        }
     }
 
     #[test]
