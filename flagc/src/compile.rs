@@ -1017,8 +1017,7 @@ both = { segment = ["never", "reds"] }
             [("flagc.toml", manifest), ("f.toml", flags.as_str())],
             &mut diags,
         );
-        let examples =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/flags");
+        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/flags");
         for checked in [
             crate::check_sources(sources, diags, &crate::CheckOptions::default()),
             crate::check_dir(&examples, &crate::CheckOptions::default()).unwrap(),
