@@ -1045,10 +1045,9 @@ impl Gen<'_> {
     }
 
     fn str_pred(&self, p: &StrPred, s: &TokenStream, counter: &mut usize) -> TokenStream {
-        let any = |method: &str, needles: &[Box<str>]| {
+        let any = |method: &str, needles: Vec<&str>| {
             let method = format_ident!("{}", method);
-            let needles = needles.iter().map(|n| &**n);
-            if needles.len() == 0 {
+            if needles.is_empty() {
                 quote!(false)
             } else {
                 quote!((#(#s.#method(#needles))||*))
@@ -1072,17 +1071,17 @@ impl Gen<'_> {
                     SET.contains(#s)
                 }}
             }
-            StrPred::StartsWith(n) => any("starts_with", n),
-            StrPred::EndsWith(n) => any("ends_with", n),
-            StrPred::Contains(n) => any("contains", n),
+            StrPred::StartsWith(n) => any("starts_with", n.iter().map(|n| &**n).collect()),
+            StrPred::EndsWith(n) => any("ends_with", n.iter().map(|n| &**n).collect()),
+            StrPred::Contains(n) => any("contains", n.iter().map(|n| n.as_str()).collect()),
             StrPred::Matches(re) => {
                 let pattern = re.as_str();
                 quote! {{
-                    static RE: ::flagc::runtime::__private::LazyLock<::flagc::runtime::__private::regex::Regex> =
+                    static RE: ::flagc::runtime::__private::LazyLock<::flagc::runtime::__private::Pattern> =
                         ::flagc::runtime::__private::LazyLock::new(|| {
                             // Checked when the flags were compiled; the fallback never matches.
-                            ::flagc::runtime::__private::regex::Regex::new(#pattern)
-                                .unwrap_or_else(|_| ::flagc::runtime::__private::regex::Regex::new(r"[^\s\S]").unwrap_or_else(|_| ::core::unreachable!()))
+                            ::flagc::runtime::__private::Pattern::new(#pattern)
+                                .unwrap_or_else(|_| ::flagc::runtime::__private::Pattern::never())
                         });
                     RE.is_match(#s)
                 }}

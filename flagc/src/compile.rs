@@ -22,7 +22,7 @@ use std::fmt;
 use crate::diag::{self, Code, Diagnostic, Severity};
 use crate::ir::{
     BucketKey, CompiledFlag, CompiledOutcome, CompiledRollout, CompiledRule, Cond, EnumSet, Layout,
-    Pred, Program, SetKind, StrPred, StrSet, Test, Value,
+    Needle, Pattern, Pred, Program, SetKind, StrPred, StrSet, Test, Value,
 };
 use crate::model::{AttrRef, AttrType, Condition, Flag, Lit, Manifest, Model, Op, Outcome, StrOp};
 use crate::par;
@@ -694,7 +694,7 @@ fn str_op(op: StrOp, needles: &[String]) -> Option<StrPred> {
     Some(match op {
         StrOp::StartsWith => StrPred::StartsWith(boxed()),
         StrOp::EndsWith => StrPred::EndsWith(boxed()),
-        StrOp::Contains => StrPred::Contains(boxed()),
+        StrOp::Contains => StrPred::Contains(needles.iter().map(|n| Needle::new(n)).collect()),
         StrOp::Matches => {
             // "Any of them matches somewhere" is one unanchored alternation; each pattern is
             // grouped so that its inline flags and alternatives stay its own.
@@ -715,8 +715,8 @@ fn str_op(op: StrOp, needles: &[String]) -> Option<StrPred> {
 /// The IR's compiled form of a pattern: the only place one is built. The checker calls it
 /// too, for patterns big enough that compiling them might fail, so that a checked model holds
 /// only patterns this builds.
-pub(crate) fn regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
-    regex::Regex::new(pattern)
+pub(crate) fn regex(pattern: &str) -> Result<Pattern, regex::Error> {
+    Pattern::new(pattern)
 }
 
 /// The one value a flag can take whatever the context, if there is one.

@@ -13,8 +13,8 @@ use std::fmt;
 use crate::bucket;
 use crate::diag::{self, Code, Diagnostic, Severity};
 use crate::ir::{
-    BucketKey, CompiledFlag, CompiledOutcome, CompiledRollout, Cond, Layout, Pred, Program,
-    SetKind, StrPred, Test, Value,
+    BucketKey, CompiledFlag, CompiledOutcome, CompiledRollout, Cond, Layout, Needle, Pattern, Pred,
+    Program, SetKind, StrPred, Test, Value,
 };
 use crate::model::{AttrType, CmpOp};
 
@@ -308,12 +308,12 @@ impl StrPred {
 // Substring search and regex matching inline a lot of code; kept out of line so that the
 // common tests (set membership, prefixes) stay small enough to inline into `eval`.
 #[inline(never)]
-fn contains_any(needles: &[Box<str>], s: &str) -> bool {
-    needles.iter().any(|n| s.contains(&**n))
+fn contains_any(needles: &[Needle], s: &str) -> bool {
+    needles.iter().any(|n| n.is_in(s))
 }
 
 #[inline(never)]
-fn is_match(re: &regex::Regex, s: &str) -> bool {
+fn is_match(re: &Pattern, s: &str) -> bool {
     re.is_match(s)
 }
 

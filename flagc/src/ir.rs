@@ -17,6 +17,9 @@ use std::sync::Arc;
 
 use crate::model::{AttrType, CmpOp, FlagType, FlagValue, Manifest};
 
+mod pattern;
+pub use pattern::{Needle, Pattern};
+
 /// A flag's value in the IR.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -326,9 +329,9 @@ pub enum StrPred {
     /// Ends with one of these.
     EndsWith(Box<[Box<str>]>),
     /// Contains one of these.
-    Contains(Box<[Box<str>]>),
+    Contains(Box<[Needle]>),
     /// One of the regexes matches somewhere (they are joined into one alternation).
-    Matches(regex::Regex),
+    Matches(Pattern),
 }
 
 /// A set of enum indices (a bitset: one word covers 64 values).

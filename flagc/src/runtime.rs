@@ -1789,7 +1789,7 @@ pub mod __private {
     pub use std::sync::LazyLock;
 
     pub use crate::bucket::{bucket, pick};
-    pub use crate::ir::StrSet;
+    pub use crate::ir::{Pattern, StrSet};
 
     /// Bucket of an integer's decimal form, without allocating.
     #[inline]

@@ -1286,15 +1286,12 @@ pub mod flags {
                 && match ctx.user_agent.as_deref() {
                     ::core::option::Option::Some(v) => {
                         static RE: ::flagc::runtime::__private::LazyLock<
-                            ::flagc::runtime::__private::regex::Regex,
+                            ::flagc::runtime::__private::Pattern,
                         > = ::flagc::runtime::__private::LazyLock::new(|| {
-                            ::flagc::runtime::__private::regex::Regex::new(
+                            ::flagc::runtime::__private::Pattern::new(
                                     "Version/(1[6-9]|[2-9][0-9])\\.",
                                 )
-                                .unwrap_or_else(|_| {
-                                    ::flagc::runtime::__private::regex::Regex::new(r"[^\s\S]")
-                                        .unwrap_or_else(|_| ::core::unreachable!())
-                                })
+                                .unwrap_or_else(|_| ::flagc::runtime::__private::Pattern::never())
                         });
                         RE.is_match(v)
                     }
