@@ -162,6 +162,7 @@ impl fmt::Debug for Needle {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
