@@ -34,7 +34,7 @@ pub struct Pattern {
 enum Engine {
     /// The DFA, and the `regex` crate's engine built only if a DFA search ever reports an
     /// error (it cannot, as built here: no quit bytes, no size-bounded cache).
-    Dfa(Box<dense::DFA<Vec<u32>>>, OnceLock<regex::Regex>),
+    Dfa(Box<dense::DFA<Vec<u32>>>, OnceLock<Option<regex::Regex>>),
     Regex(regex::Regex),
     /// Matches nothing (a pattern the generated code could not build, which a checked model
     /// never has).
@@ -79,10 +79,9 @@ impl Pattern {
             Engine::Dfa(dfa, fallback) => match dfa.try_search_fwd(&Input::new(s).earliest(true)) {
                 Ok(found) => found.is_some(),
                 Err(_) => fallback
-                    .get_or_init(|| {
-                        regex::Regex::new(&self.source).unwrap_or_else(|_| never_regex())
-                    })
-                    .is_match(s),
+                    .get_or_init(|| regex::Regex::new(&self.source).ok())
+                    .as_ref()
+                    .is_some_and(|re| re.is_match(s)),
             },
             Engine::Regex(re) => re.is_match(s),
             Engine::Never => false,
@@ -103,15 +102,6 @@ fn dfa(source: &str) -> Option<dense::DFA<Vec<u32>>> {
         .thompson(thompson::Config::new().nfa_size_limit(Some(NFA_SIZE_LIMIT)))
         .build(source)
         .ok()
-}
-
-/// A regex that matches nothing (for a pattern that cannot be rebuilt, which a built DFA's
-/// pattern always can).
-fn never_regex() -> regex::Regex {
-    match regex::Regex::new(r"[^\s\S]") {
-        Ok(re) => re,
-        Err(_) => unreachable!("a valid constant pattern"),
-    }
 }
 
 impl fmt::Debug for Pattern {

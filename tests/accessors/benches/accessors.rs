@@ -18,8 +18,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use flagc_accessor_tests::examples::flags as dynamic;
 use flagc_accessor_tests::examples_static::production_eu::flags as compiled;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/flags");
-
 macro_rules! shopper {
     ($m:ident) => {
         $m::Context::new()
@@ -44,23 +42,7 @@ macro_rules! shopper {
 }
 
 fn handles() -> (dynamic::Flags, compiled::Flags) {
-    let live = dynamic::load(
-        DIR,
-        dynamic::Statics {
-            env: dynamic::Env::Production,
-            region: dynamic::Region::Eu,
-        },
-    )
-    .expect("examples/flags loads");
-    let fixed = compiled::load(
-        "",
-        compiled::Statics {
-            env: compiled::Env::Production,
-            region: compiled::Region::Eu,
-        },
-    )
-    .expect("the compiled-in statics");
-    (live, fixed)
+    flagc_accessor_tests::production_eu()
 }
 
 fn constant(c: &mut Criterion) {

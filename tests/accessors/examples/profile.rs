@@ -16,8 +16,6 @@ use std::process::ExitCode;
 use flagc_accessor_tests::examples::flags as dynamic;
 use flagc_accessor_tests::examples_static::production_eu::flags as compiled;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/flags");
-
 #[inline(never)]
 fn run<F: Fn() -> u64>(n: u64, f: F) -> u64 {
     let mut acc = 0;
@@ -40,22 +38,7 @@ fn main() -> ExitCode {
         .get(2)
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000_000);
-    let live = dynamic::load(
-        DIR,
-        dynamic::Statics {
-            env: dynamic::Env::Production,
-            region: dynamic::Region::Eu,
-        },
-    )
-    .expect("examples/flags loads");
-    let fixed = compiled::load(
-        "",
-        compiled::Statics {
-            env: compiled::Env::Production,
-            region: compiled::Region::Eu,
-        },
-    )
-    .expect("the compiled-in statics");
+    let (live, fixed) = flagc_accessor_tests::production_eu();
     let ua = "Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 Version/17.1 Safari/605.1.15";
     let dctx = dynamic::Context::new()
         .platform(dynamic::Platform::Web)

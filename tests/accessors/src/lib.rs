@@ -10,6 +10,34 @@ pub mod examples {
     flags_macros::flags!("../../examples/flags");
 }
 
+/// `examples/flags` for production/eu in both modes, as the benchmarks and the profiling
+/// example compare them: loaded from the directory (dynamic) and compiled in (static).
+pub fn production_eu() -> (
+    examples::flags::Flags,
+    examples_static::production_eu::flags::Flags,
+) {
+    use examples::flags as dynamic;
+    use examples_static::production_eu::flags as compiled;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/flags");
+    let live = dynamic::load(
+        dir,
+        dynamic::Statics {
+            env: dynamic::Env::Production,
+            region: dynamic::Region::Eu,
+        },
+    )
+    .expect("examples/flags loads");
+    let fixed = compiled::load(
+        "",
+        compiled::Statics {
+            env: compiled::Env::Production,
+            region: compiled::Region::Eu,
+        },
+    )
+    .expect("the compiled-in statics");
+    (live, fixed)
+}
+
 /// `examples/flags` compiled for each static combination (static mode).
 pub mod examples_static {
     /// `env = "development", region = "eu"`.
