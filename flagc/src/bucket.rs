@@ -67,6 +67,17 @@ impl Prefix {
         }
     }
 
+    /// The state as three numbers, for generated code to rebuild it with
+    /// [`Prefix::from_raw`] as a constant.
+    pub const fn raw(&self) -> (u32, u32, u32) {
+        (self.h, self.carry, self.len)
+    }
+
+    /// The state [`Prefix::raw`] returned.
+    pub const fn from_raw(h: u32, carry: u32, len: u32) -> Self {
+        Prefix { h, carry, len }
+    }
+
     /// murmur3_x86_32 (seed 0) of the prefix followed by `value`.
     #[inline]
     pub fn hash(&self, value: &[u8]) -> u32 {

@@ -23,7 +23,7 @@ use crate::diag::Diagnostic;
 use crate::ir::{
     BucketKey, CompiledFlag, CompiledOutcome, Cond, Layout, Pred, StrPred, Test, Value,
 };
-use crate::model::{AttrType, CmpOp, Date, Flag, FlagType, Model, type_ident};
+use crate::model::{AttrType, CmpOp, Date, Flag, FlagType, FlagValue, Model, type_ident};
 use crate::source::Sources;
 
 mod fallback;
@@ -204,6 +204,7 @@ impl Gen<'_> {
                 name,
                 &s.values,
                 &format!("Values of the static attribute `{}`.", s.name),
+                true,
             )
         });
         let attr_enums = m
@@ -215,6 +216,7 @@ impl Gen<'_> {
                     name,
                     values,
                     &format!("Values of the context attribute `{}`.", a.name),
+                    true,
                 )),
                 _ => None,
             });
@@ -228,6 +230,7 @@ impl Gen<'_> {
                     name,
                     values,
                     &format!("Variants of the flag `{}`.", f.key),
+                    false,
                 )),
                 _ => None,
             });
@@ -499,23 +502,19 @@ impl Gen<'_> {
         });
         let (apply, clear) = if static_mode {
             (
-                quote! { flags.rt.ov = ::core::option::Option::Some(::std::boxed::Box::new(self)); },
+                quote! { flags.rt.ov = ::core::option::Option::Some(::std::sync::Arc::new(self)); },
                 quote! { flags.rt.ov = ::core::option::Option::None; },
             )
         } else {
+            // One call of shared code per flag (enum flags' types are `Forced`, see
+            // `dynamic_flags`).
             let pushes = self.model.flags.iter().enumerate().map(|(i, f)| {
                 let name = format_ident!("{}", f.key);
-                let value = match &f.ty {
-                    FlagType::Bool => quote!(::flagc::ir::Value::Bool(v)),
-                    FlagType::Int => quote!(::flagc::ir::Value::Int(v)),
-                    FlagType::Float => quote!(::flagc::ir::Value::Float(v)),
-                    FlagType::String => quote!(::flagc::ir::Value::Str(::std::sync::Arc::from(v))),
-                    FlagType::Enum(_) => quote!(::flagc::ir::Value::Enum(v as u32)),
-                };
-                quote! { if let ::core::option::Option::Some(v) = self.#name { forced.push((#i, #value)); } }
+                quote! { force(&mut forced, #i, self.#name); }
             });
             (
                 quote! {
+                    use ::flagc::runtime::__private::force;
                     let mut forced = ::std::vec::Vec::new();
                     #(#pushes)*
                     flags.rt.set_overrides(forced);
@@ -524,7 +523,7 @@ impl Gen<'_> {
             )
         };
         let scope = if static_mode {
-            " They stay with that handle (clones made afterwards copy them); other handles never see them."
+            " They stay with that handle (clones made afterwards share them); other handles never see them."
         } else {
             " They live in that handle's runtime, so clones of the handle share them; handles loaded separately never see them."
         };
@@ -533,10 +532,14 @@ impl Gen<'_> {
             /// a `Flags` handle. No files involved; lookups by key see them too.
             #[doc = ""]
             #[doc = #scope]
-            #[derive(Debug, Clone, Default, PartialEq)]
+            // `Default` only: with a field per flag, each derived impl is a thousand-line
+            // function for rustc to check (`Debug`, `Clone` and `PartialEq` were a fifth of
+            // the build time of a 1,000-flag module).
+            #[derive(Default)]
             pub struct Overrides { #(#fields)* }
             impl Overrides {
                 /// Forces the flags set here on `flags`, replacing earlier overrides.
+                #[inline] // compiled only into the tests that use it
                 pub fn apply(self, flags: &mut Flags) { #apply }
                 /// Removes every override from `flags`.
                 pub fn clear(flags: &mut Flags) { #clear }
@@ -584,7 +587,10 @@ impl Gen<'_> {
             }
             _ => quote!(),
         };
-        quote! { #(#[doc = #doc])* #deprecated }
+        // One attribute for the whole text: a thousand flags are a thousand attributes, not
+        // seven thousand.
+        let doc = doc.join("\n");
+        quote! { #[doc = #doc] #deprecated }
     }
 
     fn default_value(&self, i: usize) -> TokenStream {
@@ -600,9 +606,8 @@ impl Gen<'_> {
             Value::Str(s) => {
                 let s: &str = s;
                 quote! {{
-                    static S: ::flagc::runtime::__private::LazyLock<::std::sync::Arc<str>> =
-                        ::flagc::runtime::__private::LazyLock::new(|| ::std::sync::Arc::from(#s));
-                    ::std::sync::Arc::clone(&S)
+                    static S: ::flagc::runtime::__private::StaticStr = ::flagc::runtime::__private::StaticStr::new(#s);
+                    S.get()
                 }}
             }
             Value::Enum(e) => {
@@ -619,16 +624,24 @@ impl Gen<'_> {
 
     /// `spec()`: the flags and context layout this binary is built against.
     fn spec_fn(&self) -> TokenStream {
+        // A table (data) rather than code per flag.
         let spec_flags = self.model.flags.iter().map(|f| {
             let key = &f.key;
-            let ty = flag_type_tokens(&f.ty);
-            quote! { (::std::string::String::from(#key), #ty) }
+            let ty = match &f.ty {
+                FlagType::Bool => quote!(Ty::Bool),
+                FlagType::Int => quote!(Ty::Int),
+                FlagType::Float => quote!(Ty::Float),
+                FlagType::String => quote!(Ty::Str),
+                FlagType::Enum(v) => quote!(Ty::Enum(&[#(#v),*])),
+            };
+            quote! { (#key, #ty) }
         });
         let layout = layout_tokens(&Layout::of(&self.model.manifest));
         quote! {
             /// What this binary was built against.
             pub fn spec() -> ::flagc::runtime::Spec {
-                ::flagc::runtime::Spec { flags: ::std::vec![#(#spec_flags),*], layout: #layout, embedded: EMBEDDED }
+                use ::flagc::runtime::__private::Ty;
+                ::flagc::runtime::__private::spec(&[#(#spec_flags),*], #layout, EMBEDDED)
             }
         }
     }
@@ -638,33 +651,41 @@ impl Gen<'_> {
             let name = format_ident!("{}", f.key);
             let ty = self.flag_rust_type(i);
             let docs = self.doc_attrs(f);
-            let default = self.default_value(i);
-            let convert = match &f.ty {
-                FlagType::Bool => quote!(::flagc::ir::Value::Bool(v) => *v,),
-                FlagType::Int => quote!(::flagc::ir::Value::Int(v) => *v,),
-                FlagType::Float => quote!(::flagc::ir::Value::Float(v) => *v,),
-                FlagType::String => {
-                    quote!(::flagc::ir::Value::Str(v) => ::std::sync::Arc::clone(v),)
-                }
-                FlagType::Enum(values) => {
+            // One call of the runtime's typed, shared evaluation path; the default is only
+            // for a flag of another type, which the runtime never serves.
+            let body = match (&f.ty, &f.default) {
+                (FlagType::Enum(values), FlagValue::Enum(d)) => {
                     let ty_name = &self.names.flags[i];
-                    let arms = values.iter().enumerate().map(|(k, v)| {
-                        let k = k as u32;
-                        let var = variant_ident(v);
-                        quote!(::flagc::ir::Value::Enum(#k) => #ty_name::#var,)
-                    });
-                    quote!(#(#arms)*)
+                    let d = *d as usize;
+                    let n = values.len();
+                    quote!(#ty_name::all()[self.rt.enum_flag(#i, ctx, #d, #n)])
+                }
+                (FlagType::String, FlagValue::Str(d)) => quote!(self.rt.str_flag(#i, ctx, #d)),
+                (FlagType::Bool, _) => {
+                    let d = self.default_value(i);
+                    quote!(self.rt.bool_flag(#i, ctx, #d))
+                }
+                (FlagType::Int, _) => {
+                    let d = self.default_value(i);
+                    quote!(self.rt.int_flag(#i, ctx, #d))
+                }
+                _ => {
+                    let d = self.default_value(i);
+                    quote!(self.rt.float_flag(#i, ctx, #d))
                 }
             };
             quote! {
                 #docs
                 #[inline]
-                pub fn #name(&self, ctx: &Context) -> #ty {
-                    self.rt.eval_with(#i, ctx, |e| match e.value {
-                        #convert
-                        // Unreachable: the runtime guarantees each typed flag keeps its type.
-                        _ => #default,
-                    })
+                pub fn #name(&self, ctx: &Context) -> #ty { #body }
+            }
+        });
+        // Enum flags' types can be forced by `Overrides::apply`.
+        let forced = self.names.flags.iter().flatten().map(|ty| {
+            quote! {
+                impl ::flagc::runtime::__private::Forced for #ty {
+                    #[inline]
+                    fn value(self) -> ::flagc::ir::Value { ::flagc::ir::Value::Enum(self as u32) }
                 }
             }
         });
@@ -680,6 +701,8 @@ impl Gen<'_> {
                 pub rt: ::flagc::runtime::Runtime,
             }
             impl Flags { #(#methods)* }
+
+            #(#forced)*
 
             #spec
 
@@ -755,14 +778,25 @@ impl Gen<'_> {
             /// What static mode has of the runtime, with the same methods as dynamic mode's
             /// [`flagc::runtime::Runtime`] so that user code is the same in both modes: lookups
             /// by key, status, and reloads (there is nothing to reload).
-            #[derive(Clone, Debug)]
+            #[derive(Clone)]
             pub struct StaticRuntime {
-                ov: ::core::option::Option<::std::boxed::Box<Overrides>>,
+                ov: ::core::option::Option<::std::sync::Arc<Overrides>>,
                 loaded_at: ::std::time::SystemTime,
+            }
+            impl ::core::fmt::Debug for StaticRuntime {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.debug_struct("StaticRuntime")
+                        .field("overridden", &self.ov.is_some())
+                        .field("loaded_at", &self.loaded_at)
+                        .finish()
+                }
             }
             impl StaticRuntime {
                 /// Evaluates a flag by key (with the handle's overrides); `None` for a key
                 /// this binary was not compiled with.
+                // `#[inline]` here and on `status`: machine code only in crates that call
+                // them, so a library with the module does not compile every flag for them.
+                #[inline]
                 pub fn lookup(&self, key: &str, ctx: &Context) -> ::core::option::Option<::flagc::ir::Value> {
                     let ov = self.ov.as_deref();
                     ::core::option::Option::Some(match key {
@@ -771,6 +805,7 @@ impl Gen<'_> {
                     })
                 }
                 /// The status: generation 1, from the flag files embedded at build time.
+                #[inline]
                 pub fn status(&self) -> ::flagc::runtime::Status {
                     let mut keys = ::std::vec::Vec::new();
                     if let ::core::option::Option::Some(o) = self.ov.as_deref() { #(#overridden)* }
@@ -863,15 +898,18 @@ impl Gen<'_> {
                 CompiledOutcome::Rollout(ro) => {
                     let field = self.field(ro.field);
                     let salt = Literal::byte_string(f.salt.as_bytes());
-                    // The salt's murmur3 blocks are mixed once, so a call hashes the value only.
+                    // The salt's murmur3 blocks are mixed here, at build time: a call hashes
+                    // the value only.
+                    let (h, carry, len) = crate::bucket::Prefix::new(f.salt.as_bytes()).raw();
                     let prefix = quote! {
-                        static P: ::flagc::runtime::__private::LazyLock<::flagc::bucket::Prefix> =
-                            ::flagc::runtime::__private::LazyLock::new(|| ::flagc::bucket::Prefix::new(#salt));
+                        const P: ::flagc::bucket::Prefix = ::flagc::bucket::Prefix::from_raw(#h, #carry, #len);
                     };
+                    let some = quote!(::core::option::Option::Some);
+                    let none = quote!(::core::option::Option::None);
                     let bucket = match &ro.key {
-                        BucketKey::Str => quote! { ctx.#field.as_deref().map(|s| { #prefix P.bucket(s.as_bytes()) }) },
-                        BucketKey::Int => quote! { ctx.#field.map(|n| ::flagc::runtime::__private::bucket_int(#salt, n)) },
-                        BucketKey::Enum(_) => quote! { ctx.#field.map(|e| { #prefix P.bucket(e.as_str().as_bytes()) }) },
+                        BucketKey::Str => quote! { match ctx.#field.as_deref() { #some(s) => { #prefix #some(P.bucket(s.as_bytes())) } #none => #none } },
+                        BucketKey::Int => quote! { match ctx.#field { #some(n) => #some(::flagc::runtime::__private::bucket_int(#salt, n)), #none => #none } },
+                        BucketKey::Enum(_) => quote! { match ctx.#field { #some(e) => { #prefix #some(P.bucket(e.as_str().as_bytes())) } #none => #none } },
                     };
                     let weights = ro.weights.iter();
                     let arms = ro.values.iter().enumerate().map(|(k, v)| {
@@ -1164,38 +1202,53 @@ fn cmp_tokens(op: CmpOp, a: TokenStream, b: TokenStream) -> TokenStream {
     }
 }
 
-fn enum_items(name: &Ident, values: &[String], doc: &str) -> TokenStream {
+/// An enum and its impls. Attribute values are parsed and ordered (`full`: `FromStr`,
+/// `PartialOrd`, `Ord`); a flag's variants are only returned, so a flag enum has the rest
+/// only: a directory can have hundreds of enum flags, and each impl costs build time.
+fn enum_items(name: &Ident, values: &[String], doc: &str, full: bool) -> TokenStream {
     let vars: Vec<Ident> = values.iter().map(|v| variant_ident(v)).collect();
     let docs = values.iter().map(|v| format!(" `{v}`"));
     let doc = format!(" {doc}");
     let strs = values.iter();
-    let strs2 = values.iter();
     let n = values.len();
     let expected = format!("one of {}", values.join(", "));
+    // The strings are one table that `as_str` indexes and `from_str` searches with shared
+    // code: per enum, data rather than a `match` arm per variant.
+    let (ord, from_str) = if full {
+        (
+            quote!(PartialOrd, Ord,),
+            quote! {
+                impl ::core::str::FromStr for #name {
+                    type Err = ::flagc::runtime::ValueError;
+                    #[inline]
+                    fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
+                        ::flagc::runtime::__private::parse(s, &Self::__STRS, Self::all(), #expected)
+                    }
+                }
+            },
+        )
+    } else {
+        (quote!(), quote!())
+    };
     quote! {
         #[doc = #doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, #ord)]
         pub enum #name { #(#[doc = #docs] #vars,)* }
         impl #name {
+            const __STRS: [&'static str; #n] = [#(#strs),*];
             /// Every value, in declaration order.
+            #[inline]
             pub const fn all() -> &'static [#name; #n] { &[#(#name::#vars),*] }
             /// The value as written in the flag files.
-            pub const fn as_str(self) -> &'static str { match self { #(#name::#vars => #strs,)* } }
+            #[inline]
+            pub const fn as_str(self) -> &'static str { Self::__STRS[self as usize] }
         }
+        // `#[inline]`: machine code only where used (hundreds of enums, most never printed).
         impl ::core::fmt::Display for #name {
+            #[inline]
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result { f.write_str(self.as_str()) }
         }
-        impl ::core::str::FromStr for #name {
-            type Err = ::flagc::runtime::ValueError;
-            fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-                match s {
-                    #(#strs2 => ::core::result::Result::Ok(#name::#vars),)*
-                    _ => ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s), expected: #expected, reason: ::std::string::String::from("unknown value"),
-                    }),
-                }
-            }
-        }
+        #from_str
     }
 }
 
@@ -1203,18 +1256,6 @@ fn describe_attr_type(t: &AttrType) -> String {
     match t {
         AttrType::Enum(v) => format!("one of {}", v.join(", ")),
         t => t.name().to_owned(),
-    }
-}
-
-fn flag_type_tokens(t: &FlagType) -> TokenStream {
-    match t {
-        FlagType::Bool => quote!(::flagc::model::FlagType::Bool),
-        FlagType::Int => quote!(::flagc::model::FlagType::Int),
-        FlagType::Float => quote!(::flagc::model::FlagType::Float),
-        FlagType::String => quote!(::flagc::model::FlagType::String),
-        FlagType::Enum(v) => quote!(::flagc::model::FlagType::Enum(
-            ::std::vec![#(::std::string::String::from(#v)),*]
-        )),
     }
 }
 

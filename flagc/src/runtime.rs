@@ -593,6 +593,77 @@ impl Runtime {
         self.cached(|typed, _| f(typed.eval(ordinal, ctx)))
     }
 
+    /// The bool flag number `ordinal` for `ctx` ([`Runtime::eval_with`]); `default` only if
+    /// that flag is not a bool, which the runtime never allows for a typed flag. The
+    /// generated accessors are one call of this or of its siblings below, so a crate with
+    /// a thousand flags compiles one copy of the evaluation path per type, not a thousand.
+    #[inline]
+    pub fn bool_flag<C: ContextView + ?Sized>(
+        &self,
+        ordinal: usize,
+        ctx: &C,
+        default: bool,
+    ) -> bool {
+        self.eval_with(ordinal, ctx, |e| match e.value {
+            Value::Bool(v) => *v,
+            _ => default,
+        })
+    }
+
+    /// The int flag number `ordinal` for `ctx` (see [`Runtime::bool_flag`]).
+    #[inline]
+    pub fn int_flag<C: ContextView + ?Sized>(&self, ordinal: usize, ctx: &C, default: i64) -> i64 {
+        self.eval_with(ordinal, ctx, |e| match e.value {
+            Value::Int(v) => *v,
+            _ => default,
+        })
+    }
+
+    /// The float flag number `ordinal` for `ctx` (see [`Runtime::bool_flag`]).
+    #[inline]
+    pub fn float_flag<C: ContextView + ?Sized>(
+        &self,
+        ordinal: usize,
+        ctx: &C,
+        default: f64,
+    ) -> f64 {
+        self.eval_with(ordinal, ctx, |e| match e.value {
+            Value::Float(v) => *v,
+            _ => default,
+        })
+    }
+
+    /// The string flag number `ordinal` for `ctx`: a reference-count bump, no copy (see
+    /// [`Runtime::bool_flag`]; `default` is copied only in the case that never happens).
+    #[inline]
+    pub fn str_flag<C: ContextView + ?Sized>(
+        &self,
+        ordinal: usize,
+        ctx: &C,
+        default: &str,
+    ) -> Arc<str> {
+        self.eval_with(ordinal, ctx, |e| match e.value {
+            Value::Str(v) => Arc::clone(v),
+            _ => Arc::from(default),
+        })
+    }
+
+    /// The enum flag number `ordinal` for `ctx`, as an index into its `variants` variants
+    /// (see [`Runtime::bool_flag`]): always below `variants`, `default` otherwise.
+    #[inline]
+    pub fn enum_flag<C: ContextView + ?Sized>(
+        &self,
+        ordinal: usize,
+        ctx: &C,
+        default: usize,
+        variants: usize,
+    ) -> usize {
+        self.eval_with(ordinal, ctx, |e| match e.value {
+            Value::Enum(v) if (*v as usize) < variants => *v as usize,
+            _ => default,
+        })
+    }
+
     /// `f` on the typed program and the snapshot, from this thread's cache, or from the
     /// live snapshot itself when there is no cache (re-entered, or the thread is exiting).
     #[inline(always)]
@@ -1791,10 +1862,123 @@ pub mod __private {
     pub use crate::bucket::{bucket, pick};
     pub use crate::ir::{Pattern, StrSet};
 
+    use crate::ir::Value;
+    use crate::model::FlagType;
+
     /// Bucket of an integer's decimal form, without allocating.
     #[inline]
     pub fn bucket_int(salt: &[u8], n: i64) -> u32 {
         let mut buf = [0u8; 20];
         crate::bucket::bucket(salt, crate::eval::decimal(n, &mut buf))
+    }
+
+    /// A string value of static-mode code: a `static` built without code (no closure per
+    /// value), its `Arc` made on first use and shared after that.
+    pub struct StaticStr {
+        text: &'static str,
+        arc: std::sync::OnceLock<std::sync::Arc<str>>,
+    }
+
+    impl StaticStr {
+        /// The value `text`.
+        pub const fn new(text: &'static str) -> Self {
+            StaticStr {
+                text,
+                arc: std::sync::OnceLock::new(),
+            }
+        }
+
+        /// The value, shared: a reference-count bump after the first call.
+        #[inline]
+        pub fn get(&self) -> std::sync::Arc<str> {
+            std::sync::Arc::clone(self.arc.get_or_init(|| std::sync::Arc::from(self.text)))
+        }
+    }
+
+    /// A flag's type as the generated `spec()` writes it: data, not code.
+    pub enum Ty {
+        /// `bool`.
+        Bool,
+        /// `int`.
+        Int,
+        /// `float`.
+        Float,
+        /// `string`.
+        Str,
+        /// An enum with these variants.
+        Enum(&'static [&'static str]),
+    }
+
+    /// The [`Spec`](super::Spec) of generated code: its flags as a table of keys and types.
+    pub fn spec(
+        flags: &[(&str, Ty)],
+        layout: crate::ir::Layout,
+        embedded: &'static [(&'static str, &'static str)],
+    ) -> super::Spec {
+        let ty = |t: &Ty| match t {
+            Ty::Bool => FlagType::Bool,
+            Ty::Int => FlagType::Int,
+            Ty::Float => FlagType::Float,
+            Ty::Str => FlagType::String,
+            Ty::Enum(v) => FlagType::Enum(v.iter().map(|&s| s.to_owned()).collect()),
+        };
+        super::Spec {
+            flags: flags
+                .iter()
+                .map(|(k, t)| ((*k).to_owned(), ty(t)))
+                .collect(),
+            layout,
+            embedded,
+        }
+    }
+
+    /// A value a typed override can force: the flag types, and each generated enum.
+    pub trait Forced {
+        /// As the runtime holds it.
+        fn value(self) -> Value;
+    }
+    impl Forced for bool {
+        fn value(self) -> Value {
+            Value::Bool(self)
+        }
+    }
+    impl Forced for i64 {
+        fn value(self) -> Value {
+            Value::Int(self)
+        }
+    }
+    impl Forced for f64 {
+        fn value(self) -> Value {
+            Value::Float(self)
+        }
+    }
+    impl Forced for String {
+        fn value(self) -> Value {
+            Value::Str(std::sync::Arc::from(self))
+        }
+    }
+
+    /// Adds `(ordinal, v)` to `forced` when `v` is set: one line of `Overrides::apply`.
+    pub fn force<T: Forced>(forced: &mut Vec<(usize, Value)>, ordinal: usize, v: Option<T>) {
+        if let Some(v) = v {
+            forced.push((ordinal, v.value()));
+        }
+    }
+
+    /// A generated enum's `FromStr`: the value of `all` whose string in `strs` is `s`.
+    pub fn parse<T: Copy>(
+        s: &str,
+        strs: &[&str],
+        all: &[T],
+        expected: &'static str,
+    ) -> Result<T, super::ValueError> {
+        match strs.iter().position(|v| *v == s).and_then(|i| all.get(i)) {
+            Some(v) => Ok(*v),
+            None => Err(super::ValueError {
+                input: s.to_owned(),
+                expected,
+                reason: "unknown value".to_owned(),
+            }),
+        }
     }
 }

@@ -139,6 +139,7 @@ pub fn fallback(sources: &Sources, dir: &str, static_mode: bool) -> TokenStream 
             ty,
             values,
             &format!("Static attribute `{name}`."),
+            true,
         ));
     }
     for ((name, t), ty) in sk.context.iter().zip(&names.attrs) {
@@ -147,12 +148,13 @@ pub fn fallback(sources: &Sources, dir: &str, static_mode: bool) -> TokenStream 
                 ty,
                 values,
                 &format!("Context attribute `{name}`."),
+                true,
             ));
         }
     }
     for ((name, t), ty) in sk.flags.iter().zip(&names.flags) {
         if let (Some(FlagType::Enum(values)), Some(ty)) = (t, ty) {
-            enums.push(enum_items(ty, values, &format!("Flag `{name}`.")));
+            enums.push(enum_items(ty, values, &format!("Flag `{name}`."), false));
         }
     }
 
@@ -261,7 +263,7 @@ pub fn fallback(sources: &Sources, dir: &str, static_mode: bool) -> TokenStream 
             impl ::flagc::eval::ContextView for Context {}
             #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
             pub struct Statics { #(#static_fields)* }
-            #[derive(Debug, Clone, Default, PartialEq)]
+            #[derive(Default)]
             pub struct Overrides { #(#overrides)* }
             impl Overrides {
                 pub fn apply(self, _flags: &mut Flags) { #unreachable }

@@ -66,39 +66,34 @@ pub mod flags {
         Production,
     }
     impl Env {
+        const __STRS: [&'static str; 3usize] = ["development", "staging", "production"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [Env; 3usize] {
             &[Env::Development, Env::Staging, Env::Production]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                Env::Development => "development",
-                Env::Staging => "staging",
-                Env::Production => "production",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for Env {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
     impl ::core::str::FromStr for Env {
         type Err = ::flagc::runtime::ValueError;
+        #[inline]
         fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "development" => ::core::result::Result::Ok(Env::Development),
-                "staging" => ::core::result::Result::Ok(Env::Staging),
-                "production" => ::core::result::Result::Ok(Env::Production),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of development, staging, production",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
+            ::flagc::runtime::__private::parse(
+                s,
+                &Self::__STRS,
+                Self::all(),
+                "one of development, staging, production",
+            )
         }
     }
     /// Values of the static attribute `region`.
@@ -110,37 +105,34 @@ pub mod flags {
         Us,
     }
     impl Region {
+        const __STRS: [&'static str; 2usize] = ["eu", "us"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [Region; 2usize] {
             &[Region::Eu, Region::Us]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                Region::Eu => "eu",
-                Region::Us => "us",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for Region {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
     impl ::core::str::FromStr for Region {
         type Err = ::flagc::runtime::ValueError;
+        #[inline]
         fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "eu" => ::core::result::Result::Ok(Region::Eu),
-                "us" => ::core::result::Result::Ok(Region::Us),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of eu, us",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
+            ::flagc::runtime::__private::parse(
+                s,
+                &Self::__STRS,
+                Self::all(),
+                "one of eu, us",
+            )
         }
     }
     /// Values of the context attribute `plan`.
@@ -154,39 +146,34 @@ pub mod flags {
         Business,
     }
     impl Plan {
+        const __STRS: [&'static str; 3usize] = ["free", "plus", "business"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [Plan; 3usize] {
             &[Plan::Free, Plan::Plus, Plan::Business]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                Plan::Free => "free",
-                Plan::Plus => "plus",
-                Plan::Business => "business",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for Plan {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
     impl ::core::str::FromStr for Plan {
         type Err = ::flagc::runtime::ValueError;
+        #[inline]
         fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "free" => ::core::result::Result::Ok(Plan::Free),
-                "plus" => ::core::result::Result::Ok(Plan::Plus),
-                "business" => ::core::result::Result::Ok(Plan::Business),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of free, plus, business",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
+            ::flagc::runtime::__private::parse(
+                s,
+                &Self::__STRS,
+                Self::all(),
+                "one of free, plus, business",
+            )
         }
     }
     /// Values of the context attribute `platform`.
@@ -200,43 +187,38 @@ pub mod flags {
         Android,
     }
     impl Platform {
+        const __STRS: [&'static str; 3usize] = ["web", "ios", "android"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [Platform; 3usize] {
             &[Platform::Web, Platform::Ios, Platform::Android]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                Platform::Web => "web",
-                Platform::Ios => "ios",
-                Platform::Android => "android",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for Platform {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
     impl ::core::str::FromStr for Platform {
         type Err = ::flagc::runtime::ValueError;
+        #[inline]
         fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "web" => ::core::result::Result::Ok(Platform::Web),
-                "ios" => ::core::result::Result::Ok(Platform::Ios),
-                "android" => ::core::result::Result::Ok(Platform::Android),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of web, ios, android",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
+            ::flagc::runtime::__private::parse(
+                s,
+                &Self::__STRS,
+                Self::all(),
+                "one of web, ios, android",
+            )
         }
     }
     /// Variants of the flag `address_autocomplete`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AddressAutocomplete {
         /// `none`
         None,
@@ -246,7 +228,9 @@ pub mod flags {
         Loqate,
     }
     impl AddressAutocomplete {
+        const __STRS: [&'static str; 3usize] = ["none", "google_places", "loqate"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [AddressAutocomplete; 3usize] {
             &[
                 AddressAutocomplete::None,
@@ -255,40 +239,19 @@ pub mod flags {
             ]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                AddressAutocomplete::None => "none",
-                AddressAutocomplete::GooglePlaces => "google_places",
-                AddressAutocomplete::Loqate => "loqate",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for AddressAutocomplete {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
-    impl ::core::str::FromStr for AddressAutocomplete {
-        type Err = ::flagc::runtime::ValueError;
-        fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "none" => ::core::result::Result::Ok(AddressAutocomplete::None),
-                "google_places" => {
-                    ::core::result::Result::Ok(AddressAutocomplete::GooglePlaces)
-                }
-                "loqate" => ::core::result::Result::Ok(AddressAutocomplete::Loqate),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of none, google_places, loqate",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
-        }
-    }
     /// Variants of the flag `checkout_layout`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum CheckoutLayout {
         /// `classic`
         Classic,
@@ -298,43 +261,26 @@ pub mod flags {
         Wizard,
     }
     impl CheckoutLayout {
+        const __STRS: [&'static str; 3usize] = ["classic", "one_page", "wizard"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [CheckoutLayout; 3usize] {
             &[CheckoutLayout::Classic, CheckoutLayout::OnePage, CheckoutLayout::Wizard]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                CheckoutLayout::Classic => "classic",
-                CheckoutLayout::OnePage => "one_page",
-                CheckoutLayout::Wizard => "wizard",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for CheckoutLayout {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
-    impl ::core::str::FromStr for CheckoutLayout {
-        type Err = ::flagc::runtime::ValueError;
-        fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "classic" => ::core::result::Result::Ok(CheckoutLayout::Classic),
-                "one_page" => ::core::result::Result::Ok(CheckoutLayout::OnePage),
-                "wizard" => ::core::result::Result::Ok(CheckoutLayout::Wizard),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of classic, one_page, wizard",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
-        }
-    }
     /// Variants of the flag `price_display`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum PriceDisplay {
         /// `gross`
         Gross,
@@ -342,41 +288,26 @@ pub mod flags {
         Net,
     }
     impl PriceDisplay {
+        const __STRS: [&'static str; 2usize] = ["gross", "net"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [PriceDisplay; 2usize] {
             &[PriceDisplay::Gross, PriceDisplay::Net]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                PriceDisplay::Gross => "gross",
-                PriceDisplay::Net => "net",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for PriceDisplay {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
-    impl ::core::str::FromStr for PriceDisplay {
-        type Err = ::flagc::runtime::ValueError;
-        fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "gross" => ::core::result::Result::Ok(PriceDisplay::Gross),
-                "net" => ::core::result::Result::Ok(PriceDisplay::Net),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of gross, net",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
-        }
-    }
     /// Variants of the flag `search_ranking_model`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum SearchRankingModel {
         /// `bm25`
         Bm25,
@@ -386,7 +317,9 @@ pub mod flags {
         LtrV2,
     }
     impl SearchRankingModel {
+        const __STRS: [&'static str; 3usize] = ["bm25", "ltr_v1", "ltr_v2"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [SearchRankingModel; 3usize] {
             &[
                 SearchRankingModel::Bm25,
@@ -395,38 +328,19 @@ pub mod flags {
             ]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                SearchRankingModel::Bm25 => "bm25",
-                SearchRankingModel::LtrV1 => "ltr_v1",
-                SearchRankingModel::LtrV2 => "ltr_v2",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for SearchRankingModel {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
-    impl ::core::str::FromStr for SearchRankingModel {
-        type Err = ::flagc::runtime::ValueError;
-        fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "bm25" => ::core::result::Result::Ok(SearchRankingModel::Bm25),
-                "ltr_v1" => ::core::result::Result::Ok(SearchRankingModel::LtrV1),
-                "ltr_v2" => ::core::result::Result::Ok(SearchRankingModel::LtrV2),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of bm25, ltr_v1, ltr_v2",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
-        }
-    }
     /// Variants of the flag `three_ds_mode`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ThreeDsMode {
         /// `frictionless`
         Frictionless,
@@ -436,39 +350,22 @@ pub mod flags {
         Exempt,
     }
     impl ThreeDsMode {
+        const __STRS: [&'static str; 3usize] = ["frictionless", "challenge", "exempt"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [ThreeDsMode; 3usize] {
             &[ThreeDsMode::Frictionless, ThreeDsMode::Challenge, ThreeDsMode::Exempt]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                ThreeDsMode::Frictionless => "frictionless",
-                ThreeDsMode::Challenge => "challenge",
-                ThreeDsMode::Exempt => "exempt",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for ThreeDsMode {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
-        }
-    }
-    impl ::core::str::FromStr for ThreeDsMode {
-        type Err = ::flagc::runtime::ValueError;
-        fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "frictionless" => ::core::result::Result::Ok(ThreeDsMode::Frictionless),
-                "challenge" => ::core::result::Result::Ok(ThreeDsMode::Challenge),
-                "exempt" => ::core::result::Result::Ok(ThreeDsMode::Exempt),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of frictionless, challenge, exempt",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
         }
     }
     /// Who and what a flag is evaluated for. Every attribute is optional.
@@ -727,7 +624,7 @@ pub mod flags {
     /// a `Flags` handle. No files involved; lookups by key see them too.
     ///
     /// They live in that handle's runtime, so clones of the handle share them; handles loaded separately never see them.
-    #[derive(Debug, Clone, Default, PartialEq)]
+    #[derive(Default)]
     pub struct Overrides {
         /// Forces `address_autocomplete`.
         pub address_autocomplete: ::core::option::Option<AddressAutocomplete>,
@@ -772,69 +669,30 @@ pub mod flags {
     }
     impl Overrides {
         /// Forces the flags set here on `flags`, replacing earlier overrides.
+        #[inline]
         pub fn apply(self, flags: &mut Flags) {
+            use ::flagc::runtime::__private::force;
             let mut forced = ::std::vec::Vec::new();
-            if let ::core::option::Option::Some(v) = self.address_autocomplete {
-                forced.push((0usize, ::flagc::ir::Value::Enum(v as u32)));
-            }
-            if let ::core::option::Option::Some(v) = self.apple_pay {
-                forced.push((1usize, ::flagc::ir::Value::Bool(v)));
-            }
-            if let ::core::option::Option::Some(v) = self.checkout_layout {
-                forced.push((2usize, ::flagc::ir::Value::Enum(v as u32)));
-            }
-            if let ::core::option::Option::Some(v) = self.checkout_upsell_widget {
-                forced.push((3usize, ::flagc::ir::Value::Bool(v)));
-            }
-            if let ::core::option::Option::Some(v) = self.crypto_payments {
-                forced.push((4usize, ::flagc::ir::Value::Bool(v)));
-            }
-            if let ::core::option::Option::Some(v) = self.express_checkout_button {
-                forced.push((5usize, ::flagc::ir::Value::Bool(v)));
-            }
-            if let ::core::option::Option::Some(v) = self.fraud_review_threshold {
-                forced.push((6usize, ::flagc::ir::Value::Float(v)));
-            }
-            if let ::core::option::Option::Some(v) = self.free_shipping_threshold {
-                forced.push((7usize, ::flagc::ir::Value::Float(v)));
-            }
-            if let ::core::option::Option::Some(v) = self.loyalty_discount_percent {
-                forced.push((8usize, ::flagc::ir::Value::Float(v)));
-            }
-            if let ::core::option::Option::Some(v) = self.max_cart_items {
-                forced.push((9usize, ::flagc::ir::Value::Int(v)));
-            }
-            if let ::core::option::Option::Some(v) = self.one_page_checkout {
-                forced.push((10usize, ::flagc::ir::Value::Bool(v)));
-            }
-            if let ::core::option::Option::Some(v) = self.order_confirmation_template {
-                forced
-                    .push((11usize, ::flagc::ir::Value::Str(::std::sync::Arc::from(v))));
-            }
-            if let ::core::option::Option::Some(v) = self.payment_retry_attempts {
-                forced.push((12usize, ::flagc::ir::Value::Int(v)));
-            }
-            if let ::core::option::Option::Some(v) = self.payment_router_v2 {
-                forced.push((13usize, ::flagc::ir::Value::Bool(v)));
-            }
-            if let ::core::option::Option::Some(v) = self.paypal_pay_later {
-                forced.push((14usize, ::flagc::ir::Value::Bool(v)));
-            }
-            if let ::core::option::Option::Some(v) = self.price_display {
-                forced.push((15usize, ::flagc::ir::Value::Enum(v as u32)));
-            }
-            if let ::core::option::Option::Some(v) = self.search_page_size {
-                forced.push((16usize, ::flagc::ir::Value::Int(v)));
-            }
-            if let ::core::option::Option::Some(v) = self.search_ranking_model {
-                forced.push((17usize, ::flagc::ir::Value::Enum(v as u32)));
-            }
-            if let ::core::option::Option::Some(v) = self.search_typo_tolerance {
-                forced.push((18usize, ::flagc::ir::Value::Bool(v)));
-            }
-            if let ::core::option::Option::Some(v) = self.three_ds_mode {
-                forced.push((19usize, ::flagc::ir::Value::Enum(v as u32)));
-            }
+            force(&mut forced, 0usize, self.address_autocomplete);
+            force(&mut forced, 1usize, self.apple_pay);
+            force(&mut forced, 2usize, self.checkout_layout);
+            force(&mut forced, 3usize, self.checkout_upsell_widget);
+            force(&mut forced, 4usize, self.crypto_payments);
+            force(&mut forced, 5usize, self.express_checkout_button);
+            force(&mut forced, 6usize, self.fraud_review_threshold);
+            force(&mut forced, 7usize, self.free_shipping_threshold);
+            force(&mut forced, 8usize, self.loyalty_discount_percent);
+            force(&mut forced, 9usize, self.max_cart_items);
+            force(&mut forced, 10usize, self.one_page_checkout);
+            force(&mut forced, 11usize, self.order_confirmation_template);
+            force(&mut forced, 12usize, self.payment_retry_attempts);
+            force(&mut forced, 13usize, self.payment_router_v2);
+            force(&mut forced, 14usize, self.paypal_pay_later);
+            force(&mut forced, 15usize, self.price_display);
+            force(&mut forced, 16usize, self.search_page_size);
+            force(&mut forced, 17usize, self.search_ranking_model);
+            force(&mut forced, 18usize, self.search_typo_tolerance);
+            force(&mut forced, 19usize, self.three_ds_mode);
             flags.rt.set_overrides(forced);
         }
         /// Removes every override from `flags`.
@@ -852,463 +710,287 @@ pub mod flags {
         pub rt: ::flagc::runtime::Runtime,
     }
     impl Flags {
-        /// Address autocomplete provider in the shipping address form
-        ///
-        /// - **owner:** checkout
-        /// - **expires:** 2027-12-31
-        /// - **variants:** none, google_places, loqate
-        /// - **default:** "google_places"
-        /// - **defined at:** `../../examples/flags/checkout.toml:83`
+        /** Address autocomplete provider in the shipping address form
+
+ - **owner:** checkout
+ - **expires:** 2027-12-31
+ - **variants:** none, google_places, loqate
+ - **default:** "google_places"
+ - **defined at:** `../../examples/flags/checkout.toml:83`*/
         #[inline]
         pub fn address_autocomplete(&self, ctx: &Context) -> AddressAutocomplete {
-            self.rt
-                .eval_with(
-                    0usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Enum(0u32) => AddressAutocomplete::None,
-                        ::flagc::ir::Value::Enum(1u32) => {
-                            AddressAutocomplete::GooglePlaces
-                        }
-                        ::flagc::ir::Value::Enum(2u32) => AddressAutocomplete::Loqate,
-                        _ => AddressAutocomplete::GooglePlaces,
-                    },
-                )
+            AddressAutocomplete::all()[self.rt.enum_flag(0usize, ctx, 1usize, 3usize)]
         }
-        /// Offer Apple Pay as a payment method
-        ///
-        /// - **owner:** payments
-        /// - **expires:** 2027-04-30
-        /// - **type:** bool
-        /// - **default:** false
-        /// - **defined at:** `../../examples/flags/payments.toml:4`
+        /** Offer Apple Pay as a payment method
+
+ - **owner:** payments
+ - **expires:** 2027-04-30
+ - **type:** bool
+ - **default:** false
+ - **defined at:** `../../examples/flags/payments.toml:4`*/
         #[inline]
         pub fn apple_pay(&self, ctx: &Context) -> bool {
-            self.rt
-                .eval_with(
-                    1usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Bool(v) => *v,
-                        _ => false,
-                    },
-                )
+            self.rt.bool_flag(1usize, ctx, false)
         }
-        /// Which checkout layout business customers on recent apps see
-        ///
-        /// - **owner:** checkout
-        /// - **expires:** 2027-06-30
-        /// - **variants:** classic, one_page, wizard
-        /// - **default:** "classic"
-        /// - **defined at:** `../../examples/flags/checkout.toml:25`
+        /** Which checkout layout business customers on recent apps see
+
+ - **owner:** checkout
+ - **expires:** 2027-06-30
+ - **variants:** classic, one_page, wizard
+ - **default:** "classic"
+ - **defined at:** `../../examples/flags/checkout.toml:25`*/
         #[inline]
         pub fn checkout_layout(&self, ctx: &Context) -> CheckoutLayout {
-            self.rt
-                .eval_with(
-                    2usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Enum(0u32) => CheckoutLayout::Classic,
-                        ::flagc::ir::Value::Enum(1u32) => CheckoutLayout::OnePage,
-                        ::flagc::ir::Value::Enum(2u32) => CheckoutLayout::Wizard,
-                        _ => CheckoutLayout::Classic,
-                    },
-                )
+            CheckoutLayout::all()[self.rt.enum_flag(2usize, ctx, 0usize, 3usize)]
         }
-        /// Frequently-bought-together widget on the checkout page
-        ///
-        /// - **owner:** growth
-        /// - **expires:** 2027-11-30
-        /// - **type:** bool
-        /// - **default:** false
-        /// - **defined at:** `../../examples/flags/experiments/pricing.toml:34`
+        /** Frequently-bought-together widget on the checkout page
+
+ - **owner:** growth
+ - **expires:** 2027-11-30
+ - **type:** bool
+ - **default:** false
+ - **defined at:** `../../examples/flags/experiments/pricing.toml:34`*/
         #[inline]
         pub fn checkout_upsell_widget(&self, ctx: &Context) -> bool {
-            self.rt
-                .eval_with(
-                    3usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Bool(v) => *v,
-                        _ => false,
-                    },
-                )
+            self.rt.bool_flag(3usize, ctx, false)
         }
-        /// Offer USDC payments to established, non-flagged customers in the US
-        ///
-        /// - **owner:** payments
-        /// - **expires:** 2027-08-31
-        /// - **type:** bool
-        /// - **default:** false
-        /// - **defined at:** `../../examples/flags/payments.toml:47`
+        /** Offer USDC payments to established, non-flagged customers in the US
+
+ - **owner:** payments
+ - **expires:** 2027-08-31
+ - **type:** bool
+ - **default:** false
+ - **defined at:** `../../examples/flags/payments.toml:47`*/
         #[inline]
         pub fn crypto_payments(&self, ctx: &Context) -> bool {
-            self.rt
-                .eval_with(
-                    4usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Bool(v) => *v,
-                        _ => false,
-                    },
-                )
+            self.rt.bool_flag(4usize, ctx, false)
         }
-        /// Show the express checkout button on the product page of the mobile apps
-        ///
-        /// - **owner:** checkout
-        /// - **expires:** 2027-02-15
-        /// - **type:** bool
-        /// - **default:** false
-        /// - **defined at:** `../../examples/flags/checkout.toml:36`
+        /** Show the express checkout button on the product page of the mobile apps
+
+ - **owner:** checkout
+ - **expires:** 2027-02-15
+ - **type:** bool
+ - **default:** false
+ - **defined at:** `../../examples/flags/checkout.toml:36`*/
         #[inline]
         pub fn express_checkout_button(&self, ctx: &Context) -> bool {
-            self.rt
-                .eval_with(
-                    5usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Bool(v) => *v,
-                        _ => false,
-                    },
-                )
+            self.rt.bool_flag(5usize, ctx, false)
         }
-        /// Risk score above which an order is held for manual fraud review
-        ///
-        /// - **owner:** payments-risk
-        /// - **expires:** never (permanent)
-        /// - **type:** float
-        /// - **default:** 0.85
-        /// - **defined at:** `../../examples/flags/payments.toml:57`
+        /** Risk score above which an order is held for manual fraud review
+
+ - **owner:** payments-risk
+ - **expires:** never (permanent)
+ - **type:** float
+ - **default:** 0.85
+ - **defined at:** `../../examples/flags/payments.toml:57`*/
         #[inline]
         pub fn fraud_review_threshold(&self, ctx: &Context) -> f64 {
-            self.rt
-                .eval_with(
-                    6usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Float(v) => *v,
-                        _ => 0.85f64,
-                    },
-                )
+            self.rt.float_flag(6usize, ctx, 0.85f64)
         }
-        /// Cart total (major currency units) from which shipping is free
-        ///
-        /// - **owner:** checkout
-        /// - **expires:** never (permanent)
-        /// - **type:** float
-        /// - **default:** 50.0
-        /// - **defined at:** `../../examples/flags/checkout.toml:47`
+        /** Cart total (major currency units) from which shipping is free
+
+ - **owner:** checkout
+ - **expires:** never (permanent)
+ - **type:** float
+ - **default:** 50.0
+ - **defined at:** `../../examples/flags/checkout.toml:47`*/
         #[inline]
         pub fn free_shipping_threshold(&self, ctx: &Context) -> f64 {
-            self.rt
-                .eval_with(
-                    7usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Float(v) => *v,
-                        _ => 50f64,
-                    },
-                )
+            self.rt.float_flag(7usize, ctx, 50f64)
         }
-        /// Percentage discount shown at checkout to long-standing customers with a full cart
-        ///
-        /// - **owner:** growth
-        /// - **expires:** 2027-06-01
-        /// - **type:** float
-        /// - **default:** 0.0
-        /// - **defined at:** `../../examples/flags/experiments/pricing.toml:4`
+        /** Percentage discount shown at checkout to long-standing customers with a full cart
+
+ - **owner:** growth
+ - **expires:** 2027-06-01
+ - **type:** float
+ - **default:** 0.0
+ - **defined at:** `../../examples/flags/experiments/pricing.toml:4`*/
         #[inline]
         pub fn loyalty_discount_percent(&self, ctx: &Context) -> f64 {
-            self.rt
-                .eval_with(
-                    8usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Float(v) => *v,
-                        _ => 0f64,
-                    },
-                )
+            self.rt.float_flag(8usize, ctx, 0f64)
         }
-        /// Maximum number of line items a cart may hold before checkout refuses it
-        ///
-        /// - **owner:** checkout
-        /// - **expires:** never (permanent)
-        /// - **type:** int
-        /// - **default:** 100
-        /// - **defined at:** `../../examples/flags/checkout.toml:62`
+        /** Maximum number of line items a cart may hold before checkout refuses it
+
+ - **owner:** checkout
+ - **expires:** never (permanent)
+ - **type:** int
+ - **default:** 100
+ - **defined at:** `../../examples/flags/checkout.toml:62`*/
         #[inline]
         pub fn max_cart_items(&self, ctx: &Context) -> i64 {
-            self.rt
-                .eval_with(
-                    9usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Int(v) => *v,
-                        _ => 100i64,
-                    },
-                )
+            self.rt.int_flag(9usize, ctx, 100i64)
         }
-        /// One-page checkout replacing the three-step cart → address → payment flow
-        ///
-        /// - **owner:** checkout
-        /// - **expires:** 2027-03-31
-        /// - **type:** bool
-        /// - **default:** false
-        /// - **defined at:** `../../examples/flags/checkout.toml:4`
+        /** One-page checkout replacing the three-step cart → address → payment flow
+
+ - **owner:** checkout
+ - **expires:** 2027-03-31
+ - **type:** bool
+ - **default:** false
+ - **defined at:** `../../examples/flags/checkout.toml:4`*/
         #[inline]
         pub fn one_page_checkout(&self, ctx: &Context) -> bool {
-            self.rt
-                .eval_with(
-                    10usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Bool(v) => *v,
-                        _ => false,
-                    },
-                )
+            self.rt.bool_flag(10usize, ctx, false)
         }
-        /// Email template used for the order confirmation
-        ///
-        /// - **owner:** checkout
-        /// - **expires:** 2027-09-30
-        /// - **type:** string
-        /// - **default:** "order-confirmation-v3"
-        /// - **defined at:** `../../examples/flags/checkout.toml:72`
+        /** Email template used for the order confirmation
+
+ - **owner:** checkout
+ - **expires:** 2027-09-30
+ - **type:** string
+ - **default:** "order-confirmation-v3"
+ - **defined at:** `../../examples/flags/checkout.toml:72`*/
         #[inline]
         pub fn order_confirmation_template(
             &self,
             ctx: &Context,
         ) -> ::std::sync::Arc<str> {
-            self.rt
-                .eval_with(
-                    11usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Str(v) => ::std::sync::Arc::clone(v),
-                        _ => {
-                            static S: ::flagc::runtime::__private::LazyLock<
-                                ::std::sync::Arc<str>,
-                            > = ::flagc::runtime::__private::LazyLock::new(|| ::std::sync::Arc::from(
-                                "order-confirmation-v3",
-                            ));
-                            ::std::sync::Arc::clone(&S)
-                        }
-                    },
-                )
+            self.rt.str_flag(11usize, ctx, "order-confirmation-v3")
         }
-        /// How many times a soft-declined card payment is retried with another acquirer
-        ///
-        /// - **owner:** payments
-        /// - **expires:** never (permanent)
-        /// - **type:** int
-        /// - **default:** 2
-        /// - **defined at:** `../../examples/flags/payments.toml:90`
+        /** How many times a soft-declined card payment is retried with another acquirer
+
+ - **owner:** payments
+ - **expires:** never (permanent)
+ - **type:** int
+ - **default:** 2
+ - **defined at:** `../../examples/flags/payments.toml:90`*/
         #[inline]
         pub fn payment_retry_attempts(&self, ctx: &Context) -> i64 {
-            self.rt
-                .eval_with(
-                    12usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Int(v) => *v,
-                        _ => 2i64,
-                    },
-                )
+            self.rt.int_flag(12usize, ctx, 2i64)
         }
-        /// Route card payments through the new multi-acquirer router, ramped per merchant account
-        ///
-        /// - **owner:** payments
-        /// - **expires:** 2027-01-31
-        /// - **type:** bool
-        /// - **default:** false
-        /// - **defined at:** `../../examples/flags/payments.toml:30`
+        /** Route card payments through the new multi-acquirer router, ramped per merchant account
+
+ - **owner:** payments
+ - **expires:** 2027-01-31
+ - **type:** bool
+ - **default:** false
+ - **defined at:** `../../examples/flags/payments.toml:30`*/
         #[inline]
         pub fn payment_router_v2(&self, ctx: &Context) -> bool {
-            self.rt
-                .eval_with(
-                    13usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Bool(v) => *v,
-                        _ => false,
-                    },
-                )
+            self.rt.bool_flag(13usize, ctx, false)
         }
-        /// Offer PayPal Pay Later instalments on paid plans in supported countries
-        ///
-        /// - **owner:** payments
-        /// - **expires:** 2027-05-31
-        /// - **type:** bool
-        /// - **default:** false
-        /// - **defined at:** `../../examples/flags/payments.toml:20`
+        /** Offer PayPal Pay Later instalments on paid plans in supported countries
+
+ - **owner:** payments
+ - **expires:** 2027-05-31
+ - **type:** bool
+ - **default:** false
+ - **defined at:** `../../examples/flags/payments.toml:20`*/
         #[inline]
         pub fn paypal_pay_later(&self, ctx: &Context) -> bool {
-            self.rt
-                .eval_with(
-                    14usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Bool(v) => *v,
-                        _ => false,
-                    },
-                )
+            self.rt.bool_flag(14usize, ctx, false)
         }
-        /// Show prices with or without tax on the cart page for customers who signed up this year
-        ///
-        /// - **owner:** growth
-        /// - **expires:** 2027-04-01
-        /// - **variants:** gross, net
-        /// - **default:** "gross"
-        /// - **defined at:** `../../examples/flags/experiments/pricing.toml:22`
+        /** Show prices with or without tax on the cart page for customers who signed up this year
+
+ - **owner:** growth
+ - **expires:** 2027-04-01
+ - **variants:** gross, net
+ - **default:** "gross"
+ - **defined at:** `../../examples/flags/experiments/pricing.toml:22`*/
         #[inline]
         pub fn price_display(&self, ctx: &Context) -> PriceDisplay {
-            self.rt
-                .eval_with(
-                    15usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Enum(0u32) => PriceDisplay::Gross,
-                        ::flagc::ir::Value::Enum(1u32) => PriceDisplay::Net,
-                        _ => PriceDisplay::Gross,
-                    },
-                )
+            PriceDisplay::all()[self.rt.enum_flag(15usize, ctx, 0usize, 2usize)]
         }
-        /// Results per search page
-        ///
-        /// - **owner:** search
-        /// - **expires:** never (permanent)
-        /// - **type:** int
-        /// - **default:** 24
-        /// - **defined at:** `../../examples/flags/search.toml:4`
+        /** Results per search page
+
+ - **owner:** search
+ - **expires:** never (permanent)
+ - **type:** int
+ - **default:** 24
+ - **defined at:** `../../examples/flags/search.toml:4`*/
         #[inline]
         pub fn search_page_size(&self, ctx: &Context) -> i64 {
-            self.rt
-                .eval_with(
-                    16usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Int(v) => *v,
-                        _ => 24i64,
-                    },
-                )
+            self.rt.int_flag(16usize, ctx, 24i64)
         }
-        /// Ranking model for product search: the learning-to-rank models against the BM25 baseline
-        ///
-        /// - **owner:** search
-        /// - **expires:** 2027-03-15
-        /// - **variants:** bm25, ltr_v1, ltr_v2
-        /// - **default:** "bm25"
-        /// - **defined at:** `../../examples/flags/search.toml:14`
+        /** Ranking model for product search: the learning-to-rank models against the BM25 baseline
+
+ - **owner:** search
+ - **expires:** 2027-03-15
+ - **variants:** bm25, ltr_v1, ltr_v2
+ - **default:** "bm25"
+ - **defined at:** `../../examples/flags/search.toml:14`*/
         #[inline]
         pub fn search_ranking_model(&self, ctx: &Context) -> SearchRankingModel {
-            self.rt
-                .eval_with(
-                    17usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Enum(0u32) => SearchRankingModel::Bm25,
-                        ::flagc::ir::Value::Enum(1u32) => SearchRankingModel::LtrV1,
-                        ::flagc::ir::Value::Enum(2u32) => SearchRankingModel::LtrV2,
-                        _ => SearchRankingModel::Bm25,
-                    },
-                )
+            SearchRankingModel::all()[self.rt.enum_flag(17usize, ctx, 0usize, 3usize)]
         }
-        /// Fuzzy matching of misspelled queries, off for languages the analyzer does not support yet
-        ///
-        /// - **owner:** search
-        /// - **expires:** 2027-07-31
-        /// - **type:** bool
-        /// - **default:** true
-        /// - **defined at:** `../../examples/flags/search.toml:31`
+        /** Fuzzy matching of misspelled queries, off for languages the analyzer does not support yet
+
+ - **owner:** search
+ - **expires:** 2027-07-31
+ - **type:** bool
+ - **default:** true
+ - **defined at:** `../../examples/flags/search.toml:31`*/
         #[inline]
         pub fn search_typo_tolerance(&self, ctx: &Context) -> bool {
-            self.rt
-                .eval_with(
-                    18usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Bool(v) => *v,
-                        _ => true,
-                    },
-                )
+            self.rt.bool_flag(18usize, ctx, true)
         }
-        /// 3-D Secure handling for card payments: skip low-risk baskets, challenge risky ones
-        ///
-        /// - **owner:** payments-risk
-        /// - **expires:** 2027-10-31
-        /// - **variants:** frictionless, challenge, exempt
-        /// - **default:** "frictionless"
-        /// - **defined at:** `../../examples/flags/payments.toml:73`
+        /** 3-D Secure handling for card payments: skip low-risk baskets, challenge risky ones
+
+ - **owner:** payments-risk
+ - **expires:** 2027-10-31
+ - **variants:** frictionless, challenge, exempt
+ - **default:** "frictionless"
+ - **defined at:** `../../examples/flags/payments.toml:73`*/
         #[inline]
         pub fn three_ds_mode(&self, ctx: &Context) -> ThreeDsMode {
-            self.rt
-                .eval_with(
-                    19usize,
-                    ctx,
-                    |e| match e.value {
-                        ::flagc::ir::Value::Enum(0u32) => ThreeDsMode::Frictionless,
-                        ::flagc::ir::Value::Enum(1u32) => ThreeDsMode::Challenge,
-                        ::flagc::ir::Value::Enum(2u32) => ThreeDsMode::Exempt,
-                        _ => ThreeDsMode::Frictionless,
-                    },
-                )
+            ThreeDsMode::all()[self.rt.enum_flag(19usize, ctx, 0usize, 3usize)]
+        }
+    }
+    impl ::flagc::runtime::__private::Forced for AddressAutocomplete {
+        #[inline]
+        fn value(self) -> ::flagc::ir::Value {
+            ::flagc::ir::Value::Enum(self as u32)
+        }
+    }
+    impl ::flagc::runtime::__private::Forced for CheckoutLayout {
+        #[inline]
+        fn value(self) -> ::flagc::ir::Value {
+            ::flagc::ir::Value::Enum(self as u32)
+        }
+    }
+    impl ::flagc::runtime::__private::Forced for PriceDisplay {
+        #[inline]
+        fn value(self) -> ::flagc::ir::Value {
+            ::flagc::ir::Value::Enum(self as u32)
+        }
+    }
+    impl ::flagc::runtime::__private::Forced for SearchRankingModel {
+        #[inline]
+        fn value(self) -> ::flagc::ir::Value {
+            ::flagc::ir::Value::Enum(self as u32)
+        }
+    }
+    impl ::flagc::runtime::__private::Forced for ThreeDsMode {
+        #[inline]
+        fn value(self) -> ::flagc::ir::Value {
+            ::flagc::ir::Value::Enum(self as u32)
         }
     }
     /// What this binary was built against.
     pub fn spec() -> ::flagc::runtime::Spec {
-        ::flagc::runtime::Spec {
-            flags: ::std::vec![
-                (::std::string::String::from("address_autocomplete"),
-                ::flagc::model::FlagType::Enum(::std::vec![::std::string::String::from("none"),
-                ::std::string::String::from("google_places"),
-                ::std::string::String::from("loqate")])),
-                (::std::string::String::from("apple_pay"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("checkout_layout"),
-                ::flagc::model::FlagType::Enum(::std::vec![::std::string::String::from("classic"),
-                ::std::string::String::from("one_page"),
-                ::std::string::String::from("wizard")])),
-                (::std::string::String::from("checkout_upsell_widget"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("crypto_payments"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("express_checkout_button"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("fraud_review_threshold"),
-                ::flagc::model::FlagType::Float),
-                (::std::string::String::from("free_shipping_threshold"),
-                ::flagc::model::FlagType::Float),
-                (::std::string::String::from("loyalty_discount_percent"),
-                ::flagc::model::FlagType::Float),
-                (::std::string::String::from("max_cart_items"),
-                ::flagc::model::FlagType::Int),
-                (::std::string::String::from("one_page_checkout"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("order_confirmation_template"),
-                ::flagc::model::FlagType::String),
-                (::std::string::String::from("payment_retry_attempts"),
-                ::flagc::model::FlagType::Int),
-                (::std::string::String::from("payment_router_v2"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("paypal_pay_later"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("price_display"),
-                ::flagc::model::FlagType::Enum(::std::vec![::std::string::String::from("gross"),
-                ::std::string::String::from("net")])),
-                (::std::string::String::from("search_page_size"),
-                ::flagc::model::FlagType::Int),
-                (::std::string::String::from("search_ranking_model"),
-                ::flagc::model::FlagType::Enum(::std::vec![::std::string::String::from("bm25"),
-                ::std::string::String::from("ltr_v1"),
-                ::std::string::String::from("ltr_v2")])),
-                (::std::string::String::from("search_typo_tolerance"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("three_ds_mode"),
-                ::flagc::model::FlagType::Enum(::std::vec![::std::string::String::from("frictionless"),
-                ::std::string::String::from("challenge"),
-                ::std::string::String::from("exempt")]))
+        use ::flagc::runtime::__private::Ty;
+        ::flagc::runtime::__private::spec(
+            &[
+                ("address_autocomplete", Ty::Enum(&["none", "google_places", "loqate"])),
+                ("apple_pay", Ty::Bool),
+                ("checkout_layout", Ty::Enum(&["classic", "one_page", "wizard"])),
+                ("checkout_upsell_widget", Ty::Bool),
+                ("crypto_payments", Ty::Bool),
+                ("express_checkout_button", Ty::Bool),
+                ("fraud_review_threshold", Ty::Float),
+                ("free_shipping_threshold", Ty::Float),
+                ("loyalty_discount_percent", Ty::Float),
+                ("max_cart_items", Ty::Int),
+                ("one_page_checkout", Ty::Bool),
+                ("order_confirmation_template", Ty::Str),
+                ("payment_retry_attempts", Ty::Int),
+                ("payment_router_v2", Ty::Bool),
+                ("paypal_pay_later", Ty::Bool),
+                ("price_display", Ty::Enum(&["gross", "net"])),
+                ("search_page_size", Ty::Int),
+                ("search_ranking_model", Ty::Enum(&["bm25", "ltr_v1", "ltr_v2"])),
+                ("search_typo_tolerance", Ty::Bool),
+                ("three_ds_mode", Ty::Enum(&["frictionless", "challenge", "exempt"])),
             ],
-            layout: ::flagc::ir::Layout::new(
+            ::flagc::ir::Layout::new(
                 ::std::vec![
                     (::std::string::String::from("user_id"),
                     ::flagc::model::AttrType::String),
@@ -1346,8 +1028,8 @@ pub mod flags {
                     ::flagc::model::AttrType::StringList)
                 ],
             ),
-            embedded: EMBEDDED,
-        }
+            EMBEDDED,
+        )
     }
     /// Loads the flag directory `dir` with the static attributes fixed for this
     /// process. A missing or invalid directory is an error.

@@ -66,39 +66,34 @@ pub mod flags {
         Production,
     }
     impl Env {
+        const __STRS: [&'static str; 3usize] = ["development", "staging", "production"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [Env; 3usize] {
             &[Env::Development, Env::Staging, Env::Production]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                Env::Development => "development",
-                Env::Staging => "staging",
-                Env::Production => "production",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for Env {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
     impl ::core::str::FromStr for Env {
         type Err = ::flagc::runtime::ValueError;
+        #[inline]
         fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "development" => ::core::result::Result::Ok(Env::Development),
-                "staging" => ::core::result::Result::Ok(Env::Staging),
-                "production" => ::core::result::Result::Ok(Env::Production),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of development, staging, production",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
+            ::flagc::runtime::__private::parse(
+                s,
+                &Self::__STRS,
+                Self::all(),
+                "one of development, staging, production",
+            )
         }
     }
     /// Values of the static attribute `region`.
@@ -110,37 +105,34 @@ pub mod flags {
         Us,
     }
     impl Region {
+        const __STRS: [&'static str; 2usize] = ["eu", "us"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [Region; 2usize] {
             &[Region::Eu, Region::Us]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                Region::Eu => "eu",
-                Region::Us => "us",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for Region {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
     impl ::core::str::FromStr for Region {
         type Err = ::flagc::runtime::ValueError;
+        #[inline]
         fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "eu" => ::core::result::Result::Ok(Region::Eu),
-                "us" => ::core::result::Result::Ok(Region::Us),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of eu, us",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
+            ::flagc::runtime::__private::parse(
+                s,
+                &Self::__STRS,
+                Self::all(),
+                "one of eu, us",
+            )
         }
     }
     /// Values of the context attribute `plan`.
@@ -154,39 +146,34 @@ pub mod flags {
         Business,
     }
     impl Plan {
+        const __STRS: [&'static str; 3usize] = ["free", "plus", "business"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [Plan; 3usize] {
             &[Plan::Free, Plan::Plus, Plan::Business]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                Plan::Free => "free",
-                Plan::Plus => "plus",
-                Plan::Business => "business",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for Plan {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
     impl ::core::str::FromStr for Plan {
         type Err = ::flagc::runtime::ValueError;
+        #[inline]
         fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "free" => ::core::result::Result::Ok(Plan::Free),
-                "plus" => ::core::result::Result::Ok(Plan::Plus),
-                "business" => ::core::result::Result::Ok(Plan::Business),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of free, plus, business",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
+            ::flagc::runtime::__private::parse(
+                s,
+                &Self::__STRS,
+                Self::all(),
+                "one of free, plus, business",
+            )
         }
     }
     /// Values of the context attribute `platform`.
@@ -200,43 +187,38 @@ pub mod flags {
         Android,
     }
     impl Platform {
+        const __STRS: [&'static str; 3usize] = ["web", "ios", "android"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [Platform; 3usize] {
             &[Platform::Web, Platform::Ios, Platform::Android]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                Platform::Web => "web",
-                Platform::Ios => "ios",
-                Platform::Android => "android",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for Platform {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
     impl ::core::str::FromStr for Platform {
         type Err = ::flagc::runtime::ValueError;
+        #[inline]
         fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "web" => ::core::result::Result::Ok(Platform::Web),
-                "ios" => ::core::result::Result::Ok(Platform::Ios),
-                "android" => ::core::result::Result::Ok(Platform::Android),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of web, ios, android",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
+            ::flagc::runtime::__private::parse(
+                s,
+                &Self::__STRS,
+                Self::all(),
+                "one of web, ios, android",
+            )
         }
     }
     /// Variants of the flag `address_autocomplete`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AddressAutocomplete {
         /// `none`
         None,
@@ -246,7 +228,9 @@ pub mod flags {
         Loqate,
     }
     impl AddressAutocomplete {
+        const __STRS: [&'static str; 3usize] = ["none", "google_places", "loqate"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [AddressAutocomplete; 3usize] {
             &[
                 AddressAutocomplete::None,
@@ -255,40 +239,19 @@ pub mod flags {
             ]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                AddressAutocomplete::None => "none",
-                AddressAutocomplete::GooglePlaces => "google_places",
-                AddressAutocomplete::Loqate => "loqate",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for AddressAutocomplete {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
-    impl ::core::str::FromStr for AddressAutocomplete {
-        type Err = ::flagc::runtime::ValueError;
-        fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "none" => ::core::result::Result::Ok(AddressAutocomplete::None),
-                "google_places" => {
-                    ::core::result::Result::Ok(AddressAutocomplete::GooglePlaces)
-                }
-                "loqate" => ::core::result::Result::Ok(AddressAutocomplete::Loqate),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of none, google_places, loqate",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
-        }
-    }
     /// Variants of the flag `checkout_layout`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum CheckoutLayout {
         /// `classic`
         Classic,
@@ -298,43 +261,26 @@ pub mod flags {
         Wizard,
     }
     impl CheckoutLayout {
+        const __STRS: [&'static str; 3usize] = ["classic", "one_page", "wizard"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [CheckoutLayout; 3usize] {
             &[CheckoutLayout::Classic, CheckoutLayout::OnePage, CheckoutLayout::Wizard]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                CheckoutLayout::Classic => "classic",
-                CheckoutLayout::OnePage => "one_page",
-                CheckoutLayout::Wizard => "wizard",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for CheckoutLayout {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
-    impl ::core::str::FromStr for CheckoutLayout {
-        type Err = ::flagc::runtime::ValueError;
-        fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "classic" => ::core::result::Result::Ok(CheckoutLayout::Classic),
-                "one_page" => ::core::result::Result::Ok(CheckoutLayout::OnePage),
-                "wizard" => ::core::result::Result::Ok(CheckoutLayout::Wizard),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of classic, one_page, wizard",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
-        }
-    }
     /// Variants of the flag `price_display`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum PriceDisplay {
         /// `gross`
         Gross,
@@ -342,41 +288,26 @@ pub mod flags {
         Net,
     }
     impl PriceDisplay {
+        const __STRS: [&'static str; 2usize] = ["gross", "net"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [PriceDisplay; 2usize] {
             &[PriceDisplay::Gross, PriceDisplay::Net]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                PriceDisplay::Gross => "gross",
-                PriceDisplay::Net => "net",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for PriceDisplay {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
-    impl ::core::str::FromStr for PriceDisplay {
-        type Err = ::flagc::runtime::ValueError;
-        fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "gross" => ::core::result::Result::Ok(PriceDisplay::Gross),
-                "net" => ::core::result::Result::Ok(PriceDisplay::Net),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of gross, net",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
-        }
-    }
     /// Variants of the flag `search_ranking_model`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum SearchRankingModel {
         /// `bm25`
         Bm25,
@@ -386,7 +317,9 @@ pub mod flags {
         LtrV2,
     }
     impl SearchRankingModel {
+        const __STRS: [&'static str; 3usize] = ["bm25", "ltr_v1", "ltr_v2"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [SearchRankingModel; 3usize] {
             &[
                 SearchRankingModel::Bm25,
@@ -395,38 +328,19 @@ pub mod flags {
             ]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                SearchRankingModel::Bm25 => "bm25",
-                SearchRankingModel::LtrV1 => "ltr_v1",
-                SearchRankingModel::LtrV2 => "ltr_v2",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for SearchRankingModel {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
         }
     }
-    impl ::core::str::FromStr for SearchRankingModel {
-        type Err = ::flagc::runtime::ValueError;
-        fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "bm25" => ::core::result::Result::Ok(SearchRankingModel::Bm25),
-                "ltr_v1" => ::core::result::Result::Ok(SearchRankingModel::LtrV1),
-                "ltr_v2" => ::core::result::Result::Ok(SearchRankingModel::LtrV2),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of bm25, ltr_v1, ltr_v2",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
-        }
-    }
     /// Variants of the flag `three_ds_mode`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ThreeDsMode {
         /// `frictionless`
         Frictionless,
@@ -436,39 +350,22 @@ pub mod flags {
         Exempt,
     }
     impl ThreeDsMode {
+        const __STRS: [&'static str; 3usize] = ["frictionless", "challenge", "exempt"];
         /// Every value, in declaration order.
+        #[inline]
         pub const fn all() -> &'static [ThreeDsMode; 3usize] {
             &[ThreeDsMode::Frictionless, ThreeDsMode::Challenge, ThreeDsMode::Exempt]
         }
         /// The value as written in the flag files.
+        #[inline]
         pub const fn as_str(self) -> &'static str {
-            match self {
-                ThreeDsMode::Frictionless => "frictionless",
-                ThreeDsMode::Challenge => "challenge",
-                ThreeDsMode::Exempt => "exempt",
-            }
+            Self::__STRS[self as usize]
         }
     }
     impl ::core::fmt::Display for ThreeDsMode {
+        #[inline]
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.write_str(self.as_str())
-        }
-    }
-    impl ::core::str::FromStr for ThreeDsMode {
-        type Err = ::flagc::runtime::ValueError;
-        fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-            match s {
-                "frictionless" => ::core::result::Result::Ok(ThreeDsMode::Frictionless),
-                "challenge" => ::core::result::Result::Ok(ThreeDsMode::Challenge),
-                "exempt" => ::core::result::Result::Ok(ThreeDsMode::Exempt),
-                _ => {
-                    ::core::result::Result::Err(::flagc::runtime::ValueError {
-                        input: ::std::string::String::from(s),
-                        expected: "one of frictionless, challenge, exempt",
-                        reason: ::std::string::String::from("unknown value"),
-                    })
-                }
-            }
         }
     }
     /// Who and what a flag is evaluated for. Every attribute is optional.
@@ -726,8 +623,8 @@ pub mod flags {
     /// Typed test overrides: set the fields to force, then [`Overrides::apply`] them to
     /// a `Flags` handle. No files involved; lookups by key see them too.
     ///
-    /// They stay with that handle (clones made afterwards copy them); other handles never see them.
-    #[derive(Debug, Clone, Default, PartialEq)]
+    /// They stay with that handle (clones made afterwards share them); other handles never see them.
+    #[derive(Default)]
     pub struct Overrides {
         /// Forces `address_autocomplete`.
         pub address_autocomplete: ::core::option::Option<AddressAutocomplete>,
@@ -772,8 +669,9 @@ pub mod flags {
     }
     impl Overrides {
         /// Forces the flags set here on `flags`, replacing earlier overrides.
+        #[inline]
         pub fn apply(self, flags: &mut Flags) {
-            flags.rt.ov = ::core::option::Option::Some(::std::boxed::Box::new(self));
+            flags.rt.ov = ::core::option::Option::Some(::std::sync::Arc::new(self));
         }
         /// Removes every override from `flags`.
         pub fn clear(flags: &mut Flags) {
@@ -790,134 +688,134 @@ pub mod flags {
         pub rt: StaticRuntime,
     }
     impl Flags {
-        /// Address autocomplete provider in the shipping address form
-        ///
-        /// - **owner:** checkout
-        /// - **expires:** 2027-12-31
-        /// - **variants:** none, google_places, loqate
-        /// - **default:** "google_places"
-        /// - **defined at:** `../../examples/flags/checkout.toml:83`
+        /** Address autocomplete provider in the shipping address form
+
+ - **owner:** checkout
+ - **expires:** 2027-12-31
+ - **variants:** none, google_places, loqate
+ - **default:** "google_places"
+ - **defined at:** `../../examples/flags/checkout.toml:83`*/
         #[inline]
         pub fn address_autocomplete(&self, ctx: &Context) -> AddressAutocomplete {
             compiled::address_autocomplete(self.rt.ov.as_deref(), ctx)
         }
-        /// Offer Apple Pay as a payment method
-        ///
-        /// - **owner:** payments
-        /// - **expires:** 2027-04-30
-        /// - **type:** bool
-        /// - **default:** false
-        /// - **defined at:** `../../examples/flags/payments.toml:4`
+        /** Offer Apple Pay as a payment method
+
+ - **owner:** payments
+ - **expires:** 2027-04-30
+ - **type:** bool
+ - **default:** false
+ - **defined at:** `../../examples/flags/payments.toml:4`*/
         #[inline]
         pub fn apple_pay(&self, ctx: &Context) -> bool {
             compiled::apple_pay(self.rt.ov.as_deref(), ctx)
         }
-        /// Which checkout layout business customers on recent apps see
-        ///
-        /// - **owner:** checkout
-        /// - **expires:** 2027-06-30
-        /// - **variants:** classic, one_page, wizard
-        /// - **default:** "classic"
-        /// - **defined at:** `../../examples/flags/checkout.toml:25`
+        /** Which checkout layout business customers on recent apps see
+
+ - **owner:** checkout
+ - **expires:** 2027-06-30
+ - **variants:** classic, one_page, wizard
+ - **default:** "classic"
+ - **defined at:** `../../examples/flags/checkout.toml:25`*/
         #[inline]
         pub fn checkout_layout(&self, ctx: &Context) -> CheckoutLayout {
             compiled::checkout_layout(self.rt.ov.as_deref(), ctx)
         }
-        /// Frequently-bought-together widget on the checkout page
-        ///
-        /// - **owner:** growth
-        /// - **expires:** 2027-11-30
-        /// - **type:** bool
-        /// - **default:** false
-        /// - **defined at:** `../../examples/flags/experiments/pricing.toml:34`
+        /** Frequently-bought-together widget on the checkout page
+
+ - **owner:** growth
+ - **expires:** 2027-11-30
+ - **type:** bool
+ - **default:** false
+ - **defined at:** `../../examples/flags/experiments/pricing.toml:34`*/
         #[inline]
         pub fn checkout_upsell_widget(&self, ctx: &Context) -> bool {
             compiled::checkout_upsell_widget(self.rt.ov.as_deref(), ctx)
         }
-        /// Offer USDC payments to established, non-flagged customers in the US
-        ///
-        /// - **owner:** payments
-        /// - **expires:** 2027-08-31
-        /// - **type:** bool
-        /// - **default:** false
-        /// - **defined at:** `../../examples/flags/payments.toml:47`
+        /** Offer USDC payments to established, non-flagged customers in the US
+
+ - **owner:** payments
+ - **expires:** 2027-08-31
+ - **type:** bool
+ - **default:** false
+ - **defined at:** `../../examples/flags/payments.toml:47`*/
         #[inline]
         pub fn crypto_payments(&self, ctx: &Context) -> bool {
             compiled::crypto_payments(self.rt.ov.as_deref(), ctx)
         }
-        /// Show the express checkout button on the product page of the mobile apps
-        ///
-        /// - **owner:** checkout
-        /// - **expires:** 2027-02-15
-        /// - **type:** bool
-        /// - **default:** false
-        /// - **defined at:** `../../examples/flags/checkout.toml:36`
+        /** Show the express checkout button on the product page of the mobile apps
+
+ - **owner:** checkout
+ - **expires:** 2027-02-15
+ - **type:** bool
+ - **default:** false
+ - **defined at:** `../../examples/flags/checkout.toml:36`*/
         #[inline]
         pub fn express_checkout_button(&self, ctx: &Context) -> bool {
             compiled::express_checkout_button(self.rt.ov.as_deref(), ctx)
         }
-        /// Risk score above which an order is held for manual fraud review
-        ///
-        /// - **owner:** payments-risk
-        /// - **expires:** never (permanent)
-        /// - **type:** float
-        /// - **default:** 0.85
-        /// - **defined at:** `../../examples/flags/payments.toml:57`
+        /** Risk score above which an order is held for manual fraud review
+
+ - **owner:** payments-risk
+ - **expires:** never (permanent)
+ - **type:** float
+ - **default:** 0.85
+ - **defined at:** `../../examples/flags/payments.toml:57`*/
         #[inline]
         pub fn fraud_review_threshold(&self, ctx: &Context) -> f64 {
             compiled::fraud_review_threshold(self.rt.ov.as_deref(), ctx)
         }
-        /// Cart total (major currency units) from which shipping is free
-        ///
-        /// - **owner:** checkout
-        /// - **expires:** never (permanent)
-        /// - **type:** float
-        /// - **default:** 50.0
-        /// - **defined at:** `../../examples/flags/checkout.toml:47`
+        /** Cart total (major currency units) from which shipping is free
+
+ - **owner:** checkout
+ - **expires:** never (permanent)
+ - **type:** float
+ - **default:** 50.0
+ - **defined at:** `../../examples/flags/checkout.toml:47`*/
         #[inline]
         pub fn free_shipping_threshold(&self, ctx: &Context) -> f64 {
             compiled::free_shipping_threshold(self.rt.ov.as_deref(), ctx)
         }
-        /// Percentage discount shown at checkout to long-standing customers with a full cart
-        ///
-        /// - **owner:** growth
-        /// - **expires:** 2027-06-01
-        /// - **type:** float
-        /// - **default:** 0.0
-        /// - **defined at:** `../../examples/flags/experiments/pricing.toml:4`
+        /** Percentage discount shown at checkout to long-standing customers with a full cart
+
+ - **owner:** growth
+ - **expires:** 2027-06-01
+ - **type:** float
+ - **default:** 0.0
+ - **defined at:** `../../examples/flags/experiments/pricing.toml:4`*/
         #[inline]
         pub fn loyalty_discount_percent(&self, ctx: &Context) -> f64 {
             compiled::loyalty_discount_percent(self.rt.ov.as_deref(), ctx)
         }
-        /// Maximum number of line items a cart may hold before checkout refuses it
-        ///
-        /// - **owner:** checkout
-        /// - **expires:** never (permanent)
-        /// - **type:** int
-        /// - **default:** 100
-        /// - **defined at:** `../../examples/flags/checkout.toml:62`
+        /** Maximum number of line items a cart may hold before checkout refuses it
+
+ - **owner:** checkout
+ - **expires:** never (permanent)
+ - **type:** int
+ - **default:** 100
+ - **defined at:** `../../examples/flags/checkout.toml:62`*/
         #[inline]
         pub fn max_cart_items(&self, ctx: &Context) -> i64 {
             compiled::max_cart_items(self.rt.ov.as_deref(), ctx)
         }
-        /// One-page checkout replacing the three-step cart → address → payment flow
-        ///
-        /// - **owner:** checkout
-        /// - **expires:** 2027-03-31
-        /// - **type:** bool
-        /// - **default:** false
-        /// - **defined at:** `../../examples/flags/checkout.toml:4`
+        /** One-page checkout replacing the three-step cart → address → payment flow
+
+ - **owner:** checkout
+ - **expires:** 2027-03-31
+ - **type:** bool
+ - **default:** false
+ - **defined at:** `../../examples/flags/checkout.toml:4`*/
         #[inline]
         pub fn one_page_checkout(&self, ctx: &Context) -> bool {
             compiled::one_page_checkout(self.rt.ov.as_deref(), ctx)
         }
-        /// Email template used for the order confirmation
-        ///
-        /// - **owner:** checkout
-        /// - **expires:** 2027-09-30
-        /// - **type:** string
-        /// - **default:** "order-confirmation-v3"
-        /// - **defined at:** `../../examples/flags/checkout.toml:72`
+        /** Email template used for the order confirmation
+
+ - **owner:** checkout
+ - **expires:** 2027-09-30
+ - **type:** string
+ - **default:** "order-confirmation-v3"
+ - **defined at:** `../../examples/flags/checkout.toml:72`*/
         #[inline]
         pub fn order_confirmation_template(
             &self,
@@ -925,90 +823,90 @@ pub mod flags {
         ) -> ::std::sync::Arc<str> {
             compiled::order_confirmation_template(self.rt.ov.as_deref(), ctx)
         }
-        /// How many times a soft-declined card payment is retried with another acquirer
-        ///
-        /// - **owner:** payments
-        /// - **expires:** never (permanent)
-        /// - **type:** int
-        /// - **default:** 2
-        /// - **defined at:** `../../examples/flags/payments.toml:90`
+        /** How many times a soft-declined card payment is retried with another acquirer
+
+ - **owner:** payments
+ - **expires:** never (permanent)
+ - **type:** int
+ - **default:** 2
+ - **defined at:** `../../examples/flags/payments.toml:90`*/
         #[inline]
         pub fn payment_retry_attempts(&self, ctx: &Context) -> i64 {
             compiled::payment_retry_attempts(self.rt.ov.as_deref(), ctx)
         }
-        /// Route card payments through the new multi-acquirer router, ramped per merchant account
-        ///
-        /// - **owner:** payments
-        /// - **expires:** 2027-01-31
-        /// - **type:** bool
-        /// - **default:** false
-        /// - **defined at:** `../../examples/flags/payments.toml:30`
+        /** Route card payments through the new multi-acquirer router, ramped per merchant account
+
+ - **owner:** payments
+ - **expires:** 2027-01-31
+ - **type:** bool
+ - **default:** false
+ - **defined at:** `../../examples/flags/payments.toml:30`*/
         #[inline]
         pub fn payment_router_v2(&self, ctx: &Context) -> bool {
             compiled::payment_router_v2(self.rt.ov.as_deref(), ctx)
         }
-        /// Offer PayPal Pay Later instalments on paid plans in supported countries
-        ///
-        /// - **owner:** payments
-        /// - **expires:** 2027-05-31
-        /// - **type:** bool
-        /// - **default:** false
-        /// - **defined at:** `../../examples/flags/payments.toml:20`
+        /** Offer PayPal Pay Later instalments on paid plans in supported countries
+
+ - **owner:** payments
+ - **expires:** 2027-05-31
+ - **type:** bool
+ - **default:** false
+ - **defined at:** `../../examples/flags/payments.toml:20`*/
         #[inline]
         pub fn paypal_pay_later(&self, ctx: &Context) -> bool {
             compiled::paypal_pay_later(self.rt.ov.as_deref(), ctx)
         }
-        /// Show prices with or without tax on the cart page for customers who signed up this year
-        ///
-        /// - **owner:** growth
-        /// - **expires:** 2027-04-01
-        /// - **variants:** gross, net
-        /// - **default:** "gross"
-        /// - **defined at:** `../../examples/flags/experiments/pricing.toml:22`
+        /** Show prices with or without tax on the cart page for customers who signed up this year
+
+ - **owner:** growth
+ - **expires:** 2027-04-01
+ - **variants:** gross, net
+ - **default:** "gross"
+ - **defined at:** `../../examples/flags/experiments/pricing.toml:22`*/
         #[inline]
         pub fn price_display(&self, ctx: &Context) -> PriceDisplay {
             compiled::price_display(self.rt.ov.as_deref(), ctx)
         }
-        /// Results per search page
-        ///
-        /// - **owner:** search
-        /// - **expires:** never (permanent)
-        /// - **type:** int
-        /// - **default:** 24
-        /// - **defined at:** `../../examples/flags/search.toml:4`
+        /** Results per search page
+
+ - **owner:** search
+ - **expires:** never (permanent)
+ - **type:** int
+ - **default:** 24
+ - **defined at:** `../../examples/flags/search.toml:4`*/
         #[inline]
         pub fn search_page_size(&self, ctx: &Context) -> i64 {
             compiled::search_page_size(self.rt.ov.as_deref(), ctx)
         }
-        /// Ranking model for product search: the learning-to-rank models against the BM25 baseline
-        ///
-        /// - **owner:** search
-        /// - **expires:** 2027-03-15
-        /// - **variants:** bm25, ltr_v1, ltr_v2
-        /// - **default:** "bm25"
-        /// - **defined at:** `../../examples/flags/search.toml:14`
+        /** Ranking model for product search: the learning-to-rank models against the BM25 baseline
+
+ - **owner:** search
+ - **expires:** 2027-03-15
+ - **variants:** bm25, ltr_v1, ltr_v2
+ - **default:** "bm25"
+ - **defined at:** `../../examples/flags/search.toml:14`*/
         #[inline]
         pub fn search_ranking_model(&self, ctx: &Context) -> SearchRankingModel {
             compiled::search_ranking_model(self.rt.ov.as_deref(), ctx)
         }
-        /// Fuzzy matching of misspelled queries, off for languages the analyzer does not support yet
-        ///
-        /// - **owner:** search
-        /// - **expires:** 2027-07-31
-        /// - **type:** bool
-        /// - **default:** true
-        /// - **defined at:** `../../examples/flags/search.toml:31`
+        /** Fuzzy matching of misspelled queries, off for languages the analyzer does not support yet
+
+ - **owner:** search
+ - **expires:** 2027-07-31
+ - **type:** bool
+ - **default:** true
+ - **defined at:** `../../examples/flags/search.toml:31`*/
         #[inline]
         pub fn search_typo_tolerance(&self, ctx: &Context) -> bool {
             compiled::search_typo_tolerance(self.rt.ov.as_deref(), ctx)
         }
-        /// 3-D Secure handling for card payments: skip low-risk baskets, challenge risky ones
-        ///
-        /// - **owner:** payments-risk
-        /// - **expires:** 2027-10-31
-        /// - **variants:** frictionless, challenge, exempt
-        /// - **default:** "frictionless"
-        /// - **defined at:** `../../examples/flags/payments.toml:73`
+        /** 3-D Secure handling for card payments: skip low-risk baskets, challenge risky ones
+
+ - **owner:** payments-risk
+ - **expires:** 2027-10-31
+ - **variants:** frictionless, challenge, exempt
+ - **default:** "frictionless"
+ - **defined at:** `../../examples/flags/payments.toml:73`*/
         #[inline]
         pub fn three_ds_mode(&self, ctx: &Context) -> ThreeDsMode {
             compiled::three_ds_mode(self.rt.ov.as_deref(), ctx)
@@ -1017,14 +915,23 @@ pub mod flags {
     /// What static mode has of the runtime, with the same methods as dynamic mode's
     /// [`flagc::runtime::Runtime`] so that user code is the same in both modes: lookups
     /// by key, status, and reloads (there is nothing to reload).
-    #[derive(Clone, Debug)]
+    #[derive(Clone)]
     pub struct StaticRuntime {
-        ov: ::core::option::Option<::std::boxed::Box<Overrides>>,
+        ov: ::core::option::Option<::std::sync::Arc<Overrides>>,
         loaded_at: ::std::time::SystemTime,
+    }
+    impl ::core::fmt::Debug for StaticRuntime {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            f.debug_struct("StaticRuntime")
+                .field("overridden", &self.ov.is_some())
+                .field("loaded_at", &self.loaded_at)
+                .finish()
+        }
     }
     impl StaticRuntime {
         /// Evaluates a flag by key (with the handle's overrides); `None` for a key
         /// this binary was not compiled with.
+        #[inline]
         pub fn lookup(
             &self,
             key: &str,
@@ -1118,6 +1025,7 @@ pub mod flags {
             )
         }
         /// The status: generation 1, from the flag files embedded at build time.
+        #[inline]
         pub fn status(&self) -> ::flagc::runtime::Status {
             let mut keys = ::std::vec::Vec::new();
             if let ::core::option::Option::Some(o) = self.ov.as_deref() {
@@ -1328,18 +1236,17 @@ pub mod flags {
                     ::core::option::Option::None => false,
                 })
             {
-                if let ::core::option::Option::Some(b) = ctx
-                    .user_id
-                    .as_deref()
-                    .map(|s| {
-                        static P: ::flagc::runtime::__private::LazyLock<
-                            ::flagc::bucket::Prefix,
-                        > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::bucket::Prefix::new(
-                            b"checkout_layout",
-                        ));
-                        P.bucket(s.as_bytes())
-                    })
-                {
+                if let ::core::option::Option::Some(b) = match ctx.user_id.as_deref() {
+                    ::core::option::Option::Some(s) => {
+                        const P: ::flagc::bucket::Prefix = ::flagc::bucket::Prefix::from_raw(
+                            1468311472u32,
+                            7632239u32,
+                            15u32,
+                        );
+                        ::core::option::Option::Some(P.bucket(s.as_bytes()))
+                    }
+                    ::core::option::Option::None => ::core::option::Option::None,
+                } {
                     match ::flagc::runtime::__private::pick(
                         &[0u32, 50000u32, 50000u32],
                         b,
@@ -1374,18 +1281,17 @@ pub mod flags {
                     ::core::option::Option::None => false,
                 })
             {
-                if let ::core::option::Option::Some(b) = ctx
-                    .user_id
-                    .as_deref()
-                    .map(|s| {
-                        static P: ::flagc::runtime::__private::LazyLock<
-                            ::flagc::bucket::Prefix,
-                        > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::bucket::Prefix::new(
-                            b"checkout_upsell_widget",
-                        ));
-                        P.bucket(s.as_bytes())
-                    })
-                {
+                if let ::core::option::Option::Some(b) = match ctx.user_id.as_deref() {
+                    ::core::option::Option::Some(s) => {
+                        const P: ::flagc::bucket::Prefix = ::flagc::bucket::Prefix::from_raw(
+                            3706643894u32,
+                            29797u32,
+                            22u32,
+                        );
+                        ::core::option::Option::Some(P.bucket(s.as_bytes()))
+                    }
+                    ::core::option::Option::None => ::core::option::Option::None,
+                } {
                     match ::flagc::runtime::__private::pick(&[30000u32, 70000u32], b) {
                         0usize => return true,
                         1usize => return false,
@@ -1447,18 +1353,17 @@ pub mod flags {
                     ::core::option::Option::None => false,
                 })
             {
-                if let ::core::option::Option::Some(b) = ctx
-                    .user_id
-                    .as_deref()
-                    .map(|s| {
-                        static P: ::flagc::runtime::__private::LazyLock<
-                            ::flagc::bucket::Prefix,
-                        > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::bucket::Prefix::new(
-                            b"express_checkout_button",
-                        ));
-                        P.bucket(s.as_bytes())
-                    })
-                {
+                if let ::core::option::Option::Some(b) = match ctx.user_id.as_deref() {
+                    ::core::option::Option::Some(s) => {
+                        const P: ::flagc::bucket::Prefix = ::flagc::bucket::Prefix::from_raw(
+                            495953056u32,
+                            7237492u32,
+                            23u32,
+                        );
+                        ::core::option::Option::Some(P.bucket(s.as_bytes()))
+                    }
+                    ::core::option::Option::None => ::core::option::Option::None,
+                } {
                     match ::flagc::runtime::__private::pick(&[12500u32, 87500u32], b) {
                         0usize => return true,
                         1usize => return false,
@@ -1618,18 +1523,17 @@ pub mod flags {
                 ::core::option::Option::Some(v) => ::core::matches!(v, "CA" | "US"),
                 ::core::option::Option::None => false,
             }) {
-                if let ::core::option::Option::Some(b) = ctx
-                    .user_id
-                    .as_deref()
-                    .map(|s| {
-                        static P: ::flagc::runtime::__private::LazyLock<
-                            ::flagc::bucket::Prefix,
-                        > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::bucket::Prefix::new(
-                            b"one_page_checkout",
-                        ));
-                        P.bucket(s.as_bytes())
-                    })
-                {
+                if let ::core::option::Option::Some(b) = match ctx.user_id.as_deref() {
+                    ::core::option::Option::Some(s) => {
+                        const P: ::flagc::bucket::Prefix = ::flagc::bucket::Prefix::from_raw(
+                            1150560118u32,
+                            116u32,
+                            17u32,
+                        );
+                        ::core::option::Option::Some(P.bucket(s.as_bytes()))
+                    }
+                    ::core::option::Option::None => ::core::option::Option::None,
+                } {
                     match ::flagc::runtime::__private::pick(&[25000u32, 75000u32], b) {
                         0usize => return true,
                         1usize => return false,
@@ -1656,18 +1560,17 @@ pub mod flags {
                 ::core::option::Option::None => false,
             }) {
                 return {
-                    static S: ::flagc::runtime::__private::LazyLock<
-                        ::std::sync::Arc<str>,
-                    > = ::flagc::runtime::__private::LazyLock::new(|| ::std::sync::Arc::from(
+                    static S: ::flagc::runtime::__private::StaticStr = ::flagc::runtime::__private::StaticStr::new(
                         "order-confirmation-v3-de",
-                    ));
-                    ::std::sync::Arc::clone(&S)
+                    );
+                    S.get()
                 };
             }
             {
-                static S: ::flagc::runtime::__private::LazyLock<::std::sync::Arc<str>> = ::flagc::runtime::__private::LazyLock::new(||
-                ::std::sync::Arc::from("order-confirmation-v3"));
-                ::std::sync::Arc::clone(&S)
+                static S: ::flagc::runtime::__private::StaticStr = ::flagc::runtime::__private::StaticStr::new(
+                    "order-confirmation-v3",
+                );
+                S.get()
             }
         }
         #[inline]
@@ -1699,18 +1602,18 @@ pub mod flags {
                 }
             }
             if true {
-                if let ::core::option::Option::Some(b) = ctx
-                    .account_id
-                    .as_deref()
-                    .map(|s| {
-                        static P: ::flagc::runtime::__private::LazyLock<
-                            ::flagc::bucket::Prefix,
-                        > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::bucket::Prefix::new(
-                            b"new_payment_router",
-                        ));
-                        P.bucket(s.as_bytes())
-                    })
+                if let ::core::option::Option::Some(b) = match ctx.account_id.as_deref()
                 {
+                    ::core::option::Option::Some(s) => {
+                        const P: ::flagc::bucket::Prefix = ::flagc::bucket::Prefix::from_raw(
+                            2484304131u32,
+                            29285u32,
+                            18u32,
+                        );
+                        ::core::option::Option::Some(P.bucket(s.as_bytes()))
+                    }
+                    ::core::option::Option::None => ::core::option::Option::None,
+                } {
                     match ::flagc::runtime::__private::pick(&[10000u32, 90000u32], b) {
                         0usize => return true,
                         1usize => return false,
@@ -1798,18 +1701,17 @@ pub mod flags {
                 return SearchRankingModel::LtrV2;
             }
             if true {
-                if let ::core::option::Option::Some(b) = ctx
-                    .user_id
-                    .as_deref()
-                    .map(|s| {
-                        static P: ::flagc::runtime::__private::LazyLock<
-                            ::flagc::bucket::Prefix,
-                        > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::bucket::Prefix::new(
-                            b"search_ranking_model",
-                        ));
-                        P.bucket(s.as_bytes())
-                    })
-                {
+                if let ::core::option::Option::Some(b) = match ctx.user_id.as_deref() {
+                    ::core::option::Option::Some(s) => {
+                        const P: ::flagc::bucket::Prefix = ::flagc::bucket::Prefix::from_raw(
+                            1058439018u32,
+                            0u32,
+                            20u32,
+                        );
+                        ::core::option::Option::Some(P.bucket(s.as_bytes()))
+                    }
+                    ::core::option::Option::None => ::core::option::Option::None,
+                } {
                     match ::flagc::runtime::__private::pick(
                         &[33334u32, 33333u32, 33333u32],
                         b,
@@ -1875,59 +1777,31 @@ pub mod flags {
     }
     /// What this binary was built against.
     pub fn spec() -> ::flagc::runtime::Spec {
-        ::flagc::runtime::Spec {
-            flags: ::std::vec![
-                (::std::string::String::from("address_autocomplete"),
-                ::flagc::model::FlagType::Enum(::std::vec![::std::string::String::from("none"),
-                ::std::string::String::from("google_places"),
-                ::std::string::String::from("loqate")])),
-                (::std::string::String::from("apple_pay"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("checkout_layout"),
-                ::flagc::model::FlagType::Enum(::std::vec![::std::string::String::from("classic"),
-                ::std::string::String::from("one_page"),
-                ::std::string::String::from("wizard")])),
-                (::std::string::String::from("checkout_upsell_widget"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("crypto_payments"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("express_checkout_button"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("fraud_review_threshold"),
-                ::flagc::model::FlagType::Float),
-                (::std::string::String::from("free_shipping_threshold"),
-                ::flagc::model::FlagType::Float),
-                (::std::string::String::from("loyalty_discount_percent"),
-                ::flagc::model::FlagType::Float),
-                (::std::string::String::from("max_cart_items"),
-                ::flagc::model::FlagType::Int),
-                (::std::string::String::from("one_page_checkout"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("order_confirmation_template"),
-                ::flagc::model::FlagType::String),
-                (::std::string::String::from("payment_retry_attempts"),
-                ::flagc::model::FlagType::Int),
-                (::std::string::String::from("payment_router_v2"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("paypal_pay_later"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("price_display"),
-                ::flagc::model::FlagType::Enum(::std::vec![::std::string::String::from("gross"),
-                ::std::string::String::from("net")])),
-                (::std::string::String::from("search_page_size"),
-                ::flagc::model::FlagType::Int),
-                (::std::string::String::from("search_ranking_model"),
-                ::flagc::model::FlagType::Enum(::std::vec![::std::string::String::from("bm25"),
-                ::std::string::String::from("ltr_v1"),
-                ::std::string::String::from("ltr_v2")])),
-                (::std::string::String::from("search_typo_tolerance"),
-                ::flagc::model::FlagType::Bool),
-                (::std::string::String::from("three_ds_mode"),
-                ::flagc::model::FlagType::Enum(::std::vec![::std::string::String::from("frictionless"),
-                ::std::string::String::from("challenge"),
-                ::std::string::String::from("exempt")]))
+        use ::flagc::runtime::__private::Ty;
+        ::flagc::runtime::__private::spec(
+            &[
+                ("address_autocomplete", Ty::Enum(&["none", "google_places", "loqate"])),
+                ("apple_pay", Ty::Bool),
+                ("checkout_layout", Ty::Enum(&["classic", "one_page", "wizard"])),
+                ("checkout_upsell_widget", Ty::Bool),
+                ("crypto_payments", Ty::Bool),
+                ("express_checkout_button", Ty::Bool),
+                ("fraud_review_threshold", Ty::Float),
+                ("free_shipping_threshold", Ty::Float),
+                ("loyalty_discount_percent", Ty::Float),
+                ("max_cart_items", Ty::Int),
+                ("one_page_checkout", Ty::Bool),
+                ("order_confirmation_template", Ty::Str),
+                ("payment_retry_attempts", Ty::Int),
+                ("payment_router_v2", Ty::Bool),
+                ("paypal_pay_later", Ty::Bool),
+                ("price_display", Ty::Enum(&["gross", "net"])),
+                ("search_page_size", Ty::Int),
+                ("search_ranking_model", Ty::Enum(&["bm25", "ltr_v1", "ltr_v2"])),
+                ("search_typo_tolerance", Ty::Bool),
+                ("three_ds_mode", Ty::Enum(&["frictionless", "challenge", "exempt"])),
             ],
-            layout: ::flagc::ir::Layout::new(
+            ::flagc::ir::Layout::new(
                 ::std::vec![
                     (::std::string::String::from("user_id"),
                     ::flagc::model::AttrType::String),
@@ -1965,8 +1839,8 @@ pub mod flags {
                     ::flagc::model::AttrType::StringList)
                 ],
             ),
-            embedded: EMBEDDED,
-        }
+            EMBEDDED,
+        )
     }
     /// Static mode needs no files: succeeds when `statics` are the ones compiled in,
     /// so that user code is the same in both modes.
