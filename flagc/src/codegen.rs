@@ -654,24 +654,25 @@ impl Gen<'_> {
             // One call of the runtime's typed, shared evaluation path; the default is only
             // for a flag of another type, which the runtime never serves.
             let body = match (&f.ty, &f.default) {
-                (FlagType::Enum(values), FlagValue::Enum(d)) => {
+                (FlagType::Enum(_), FlagValue::Enum(d)) => {
                     let ty_name = &self.names.flags[i];
                     let d = *d as usize;
-                    let n = values.len();
-                    quote!(#ty_name::all()[self.rt.enum_flag(#i, ctx, #d, #n)])
+                    quote!(self.rt.enum_flag::<#i, Context, #ty_name>(ctx, #d, #ty_name::all()))
                 }
-                (FlagType::String, FlagValue::Str(d)) => quote!(self.rt.str_flag(#i, ctx, #d)),
+                (FlagType::String, FlagValue::Str(d)) => {
+                    quote!(self.rt.str_flag::<#i, Context>(ctx, #d))
+                }
                 (FlagType::Bool, _) => {
                     let d = self.default_value(i);
-                    quote!(self.rt.bool_flag(#i, ctx, #d))
+                    quote!(self.rt.bool_flag::<#i, Context>(ctx, #d))
                 }
                 (FlagType::Int, _) => {
                     let d = self.default_value(i);
-                    quote!(self.rt.int_flag(#i, ctx, #d))
+                    quote!(self.rt.int_flag::<#i, Context>(ctx, #d))
                 }
                 _ => {
                     let d = self.default_value(i);
-                    quote!(self.rt.float_flag(#i, ctx, #d))
+                    quote!(self.rt.float_flag::<#i, Context>(ctx, #d))
                 }
             };
             quote! {

@@ -719,7 +719,12 @@ pub mod flags {
  - **defined at:** `../../examples/flags/checkout.toml:83`*/
         #[inline]
         pub fn address_autocomplete(&self, ctx: &Context) -> AddressAutocomplete {
-            AddressAutocomplete::all()[self.rt.enum_flag(0usize, ctx, 1usize, 3usize)]
+            self.rt
+                .enum_flag::<
+                    0usize,
+                    Context,
+                    AddressAutocomplete,
+                >(ctx, 1usize, AddressAutocomplete::all())
         }
         /** Offer Apple Pay as a payment method
 
@@ -730,7 +735,7 @@ pub mod flags {
  - **defined at:** `../../examples/flags/payments.toml:4`*/
         #[inline]
         pub fn apple_pay(&self, ctx: &Context) -> bool {
-            self.rt.bool_flag(1usize, ctx, false)
+            self.rt.bool_flag::<1usize, Context>(ctx, false)
         }
         /** Which checkout layout business customers on recent apps see
 
@@ -741,7 +746,12 @@ pub mod flags {
  - **defined at:** `../../examples/flags/checkout.toml:25`*/
         #[inline]
         pub fn checkout_layout(&self, ctx: &Context) -> CheckoutLayout {
-            CheckoutLayout::all()[self.rt.enum_flag(2usize, ctx, 0usize, 3usize)]
+            self.rt
+                .enum_flag::<
+                    2usize,
+                    Context,
+                    CheckoutLayout,
+                >(ctx, 0usize, CheckoutLayout::all())
         }
         /** Frequently-bought-together widget on the checkout page
 
@@ -752,7 +762,7 @@ pub mod flags {
  - **defined at:** `../../examples/flags/experiments/pricing.toml:34`*/
         #[inline]
         pub fn checkout_upsell_widget(&self, ctx: &Context) -> bool {
-            self.rt.bool_flag(3usize, ctx, false)
+            self.rt.bool_flag::<3usize, Context>(ctx, false)
         }
         /** Offer USDC payments to established, non-flagged customers in the US
 
@@ -763,7 +773,7 @@ pub mod flags {
  - **defined at:** `../../examples/flags/payments.toml:47`*/
         #[inline]
         pub fn crypto_payments(&self, ctx: &Context) -> bool {
-            self.rt.bool_flag(4usize, ctx, false)
+            self.rt.bool_flag::<4usize, Context>(ctx, false)
         }
         /** Show the express checkout button on the product page of the mobile apps
 
@@ -774,7 +784,7 @@ pub mod flags {
  - **defined at:** `../../examples/flags/checkout.toml:36`*/
         #[inline]
         pub fn express_checkout_button(&self, ctx: &Context) -> bool {
-            self.rt.bool_flag(5usize, ctx, false)
+            self.rt.bool_flag::<5usize, Context>(ctx, false)
         }
         /** Risk score above which an order is held for manual fraud review
 
@@ -785,7 +795,7 @@ pub mod flags {
  - **defined at:** `../../examples/flags/payments.toml:57`*/
         #[inline]
         pub fn fraud_review_threshold(&self, ctx: &Context) -> f64 {
-            self.rt.float_flag(6usize, ctx, 0.85f64)
+            self.rt.float_flag::<6usize, Context>(ctx, 0.85f64)
         }
         /** Cart total (major currency units) from which shipping is free
 
@@ -796,7 +806,7 @@ pub mod flags {
  - **defined at:** `../../examples/flags/checkout.toml:47`*/
         #[inline]
         pub fn free_shipping_threshold(&self, ctx: &Context) -> f64 {
-            self.rt.float_flag(7usize, ctx, 50f64)
+            self.rt.float_flag::<7usize, Context>(ctx, 50f64)
         }
         /** Percentage discount shown at checkout to long-standing customers with a full cart
 
@@ -807,7 +817,7 @@ pub mod flags {
  - **defined at:** `../../examples/flags/experiments/pricing.toml:4`*/
         #[inline]
         pub fn loyalty_discount_percent(&self, ctx: &Context) -> f64 {
-            self.rt.float_flag(8usize, ctx, 0f64)
+            self.rt.float_flag::<8usize, Context>(ctx, 0f64)
         }
         /** Maximum number of line items a cart may hold before checkout refuses it
 
@@ -818,7 +828,7 @@ pub mod flags {
  - **defined at:** `../../examples/flags/checkout.toml:62`*/
         #[inline]
         pub fn max_cart_items(&self, ctx: &Context) -> i64 {
-            self.rt.int_flag(9usize, ctx, 100i64)
+            self.rt.int_flag::<9usize, Context>(ctx, 100i64)
         }
         /** One-page checkout replacing the three-step cart → address → payment flow
 
@@ -829,7 +839,7 @@ pub mod flags {
  - **defined at:** `../../examples/flags/checkout.toml:4`*/
         #[inline]
         pub fn one_page_checkout(&self, ctx: &Context) -> bool {
-            self.rt.bool_flag(10usize, ctx, false)
+            self.rt.bool_flag::<10usize, Context>(ctx, false)
         }
         /** Email template used for the order confirmation
 
@@ -843,7 +853,7 @@ pub mod flags {
             &self,
             ctx: &Context,
         ) -> ::std::sync::Arc<str> {
-            self.rt.str_flag(11usize, ctx, "order-confirmation-v3")
+            self.rt.str_flag::<11usize, Context>(ctx, "order-confirmation-v3")
         }
         /** How many times a soft-declined card payment is retried with another acquirer
 
@@ -854,7 +864,7 @@ pub mod flags {
  - **defined at:** `../../examples/flags/payments.toml:90`*/
         #[inline]
         pub fn payment_retry_attempts(&self, ctx: &Context) -> i64 {
-            self.rt.int_flag(12usize, ctx, 2i64)
+            self.rt.int_flag::<12usize, Context>(ctx, 2i64)
         }
         /** Route card payments through the new multi-acquirer router, ramped per merchant account
 
@@ -865,7 +875,7 @@ pub mod flags {
  - **defined at:** `../../examples/flags/payments.toml:30`*/
         #[inline]
         pub fn payment_router_v2(&self, ctx: &Context) -> bool {
-            self.rt.bool_flag(13usize, ctx, false)
+            self.rt.bool_flag::<13usize, Context>(ctx, false)
         }
         /** Offer PayPal Pay Later instalments on paid plans in supported countries
 
@@ -876,7 +886,7 @@ pub mod flags {
  - **defined at:** `../../examples/flags/payments.toml:20`*/
         #[inline]
         pub fn paypal_pay_later(&self, ctx: &Context) -> bool {
-            self.rt.bool_flag(14usize, ctx, false)
+            self.rt.bool_flag::<14usize, Context>(ctx, false)
         }
         /** Show prices with or without tax on the cart page for customers who signed up this year
 
@@ -887,7 +897,12 @@ pub mod flags {
  - **defined at:** `../../examples/flags/experiments/pricing.toml:22`*/
         #[inline]
         pub fn price_display(&self, ctx: &Context) -> PriceDisplay {
-            PriceDisplay::all()[self.rt.enum_flag(15usize, ctx, 0usize, 2usize)]
+            self.rt
+                .enum_flag::<
+                    15usize,
+                    Context,
+                    PriceDisplay,
+                >(ctx, 0usize, PriceDisplay::all())
         }
         /** Results per search page
 
@@ -898,7 +913,7 @@ pub mod flags {
  - **defined at:** `../../examples/flags/search.toml:4`*/
         #[inline]
         pub fn search_page_size(&self, ctx: &Context) -> i64 {
-            self.rt.int_flag(16usize, ctx, 24i64)
+            self.rt.int_flag::<16usize, Context>(ctx, 24i64)
         }
         /** Ranking model for product search: the learning-to-rank models against the BM25 baseline
 
@@ -909,7 +924,12 @@ pub mod flags {
  - **defined at:** `../../examples/flags/search.toml:14`*/
         #[inline]
         pub fn search_ranking_model(&self, ctx: &Context) -> SearchRankingModel {
-            SearchRankingModel::all()[self.rt.enum_flag(17usize, ctx, 0usize, 3usize)]
+            self.rt
+                .enum_flag::<
+                    17usize,
+                    Context,
+                    SearchRankingModel,
+                >(ctx, 0usize, SearchRankingModel::all())
         }
         /** Fuzzy matching of misspelled queries, off for languages the analyzer does not support yet
 
@@ -920,7 +940,7 @@ pub mod flags {
  - **defined at:** `../../examples/flags/search.toml:31`*/
         #[inline]
         pub fn search_typo_tolerance(&self, ctx: &Context) -> bool {
-            self.rt.bool_flag(18usize, ctx, true)
+            self.rt.bool_flag::<18usize, Context>(ctx, true)
         }
         /** 3-D Secure handling for card payments: skip low-risk baskets, challenge risky ones
 
@@ -931,7 +951,12 @@ pub mod flags {
  - **defined at:** `../../examples/flags/payments.toml:73`*/
         #[inline]
         pub fn three_ds_mode(&self, ctx: &Context) -> ThreeDsMode {
-            ThreeDsMode::all()[self.rt.enum_flag(19usize, ctx, 0usize, 3usize)]
+            self.rt
+                .enum_flag::<
+                    19usize,
+                    Context,
+                    ThreeDsMode,
+                >(ctx, 0usize, ThreeDsMode::all())
         }
     }
     impl ::flagc::runtime::__private::Forced for AddressAutocomplete {
