@@ -60,6 +60,7 @@ pub fn generate(
         sources,
         options,
         names: Names::new(model),
+        strs: Default::default(),
     };
     Ok(g.module(static_values.as_ref()))
 }
@@ -194,6 +195,9 @@ struct Gen<'a> {
     sources: &'a Sources,
     options: &'a Options,
     names: Names,
+    /// Static mode's string values, each once: one `static` table for the module rather
+    /// than a `static` per value (each item is work for rustc).
+    strs: std::cell::RefCell<std::collections::BTreeMap<String, usize>>,
 }
 
 impl Gen<'_> {
@@ -604,11 +608,10 @@ impl Gen<'_> {
             Value::Int(n) => i64_tokens(*n),
             Value::Float(x) => f64_tokens(*x),
             Value::Str(s) => {
-                let s: &str = s;
-                quote! {{
-                    static S: ::flagc::runtime::__private::StaticStr = ::flagc::runtime::__private::StaticStr::new(#s);
-                    S.get()
-                }}
+                let mut strs = self.strs.borrow_mut();
+                let n = strs.len();
+                let k = *strs.entry(s.to_string()).or_insert(n);
+                quote!(__FLAGC_STRS.get(#k))
             }
             Value::Enum(e) => {
                 let (FlagType::Enum(values), Some(ty)) =
@@ -725,38 +728,42 @@ impl Gen<'_> {
     fn static_flags(&self, statics: &Statics) -> TokenStream {
         let layout = Layout::of(&self.model.manifest);
         let program = compile(self.model, statics, &layout);
-        // One function per flag in a module of their own (its only names are the flag keys),
-        // shared by the accessors and the lookup by key.
-        let functions = self.model.flags.iter().enumerate().map(|(i, f)| {
+        // One method per flag with the flag's code in it; the lookup by key calls them.
+        let methods = self.model.flags.iter().enumerate().map(|(i, f)| {
             let name = format_ident!("{}", f.key);
             let ty = self.flag_rust_type(i);
+            let docs = self.doc_attrs(f);
             let over = match f.ty {
                 FlagType::String => quote!(::std::sync::Arc::from(v.as_str())),
                 _ => quote!(*v),
             };
             let body = self.flag_body(i, &program.flags[i]);
             quote! {
+                #docs
                 #[inline]
-                pub(super) fn #name(ov: ::core::option::Option<&Overrides>, ctx: &Context) -> #ty {
-                    if let ::core::option::Option::Some(o) = ov {
+                pub fn #name(&self, ctx: &Context) -> #ty {
+                    if let ::core::option::Option::Some(o) = &self.rt.ov {
                         if let ::core::option::Option::Some(v) = &o.#name { return #over; }
                     }
                     #body
                 }
             }
         });
-        let methods = self.model.flags.iter().enumerate().map(|(i, f)| {
-            let name = format_ident!("{}", f.key);
-            let ty = self.flag_rust_type(i);
-            let docs = self.doc_attrs(f);
-            quote! {
-                #docs
-                #[inline]
-                pub fn #name(&self, ctx: &Context) -> #ty {
-                    compiled::#name(self.rt.ov.as_deref(), ctx)
-                }
+        // After the bodies: they fill the table.
+        let methods: Vec<TokenStream> = methods.collect();
+        let strs = {
+            let strs = self.strs.borrow();
+            let mut by_index: Vec<&str> = vec![""; strs.len()];
+            for (text, &k) in strs.iter() {
+                by_index[k] = text;
             }
-        });
+            let n = by_index.len();
+            quote! {
+                /// The string values of the flags, each made an `Arc` once.
+                static __FLAGC_STRS: ::flagc::runtime::__private::StaticStrs<#n> =
+                    ::flagc::runtime::__private::StaticStrs::new([#(#by_index),*]);
+            }
+        };
         let lookups = self.model.flags.iter().map(|f| {
             let key = &f.key;
             let name = format_ident!("{}", f.key);
@@ -767,7 +774,7 @@ impl Gen<'_> {
                 FlagType::String => quote!(::flagc::ir::Value::Str(v)),
                 FlagType::Enum(_) => quote!(::flagc::ir::Value::Enum(v as u32)),
             };
-            quote! { #key => { let v = compiled::#name(ov, ctx); #value } }
+            quote! { #key => { let v = flags.#name(ctx); #value } }
         });
         let overridden = self.model.flags.iter().map(|f| {
             let key = &f.key;
@@ -798,8 +805,11 @@ impl Gen<'_> {
                 // `#[inline]` here and on `status`: machine code only in crates that call
                 // them, so a library with the module does not compile every flag for them.
                 #[inline]
+                #[allow(deprecated)] // it evaluates expired flags too
                 pub fn lookup(&self, key: &str, ctx: &Context) -> ::core::option::Option<::flagc::ir::Value> {
-                    let ov = self.ov.as_deref();
+                    // A handle sharing these overrides (a reference-count bump), to call the
+                    // accessors on.
+                    let flags = Flags { rt: ::core::clone::Clone::clone(self) };
                     ::core::option::Option::Some(match key {
                         #(#lookups)*
                         _ => return ::core::option::Option::None,
@@ -859,11 +869,7 @@ impl Gen<'_> {
 
             #runtime
 
-            /// The flags compiled to Rust, one function each (with the handle's overrides).
-            mod compiled {
-                use super::*;
-                #(#functions)*
-            }
+            #strs
 
             #spec
 
@@ -902,27 +908,27 @@ impl Gen<'_> {
                     // The salt's murmur3 blocks are mixed here, at build time: a call hashes
                     // the value only.
                     let (h, carry, len) = crate::bucket::Prefix::new(f.salt.as_bytes()).raw();
-                    let prefix = quote! {
-                        const P: ::flagc::bucket::Prefix = ::flagc::bucket::Prefix::from_raw(#h, #carry, #len);
-                    };
-                    let some = quote!(::core::option::Option::Some);
-                    let none = quote!(::core::option::Option::None);
-                    let bucket = match &ro.key {
-                        BucketKey::Str => quote! { match ctx.#field.as_deref() { #some(s) => { #prefix #some(P.bucket(s.as_bytes())) } #none => #none } },
-                        BucketKey::Int => quote! { match ctx.#field { #some(n) => #some(::flagc::runtime::__private::bucket_int(#salt, n)), #none => #none } },
-                        BucketKey::Enum(_) => quote! { match ctx.#field { #some(e) => { #prefix #some(P.bucket(e.as_str().as_bytes())) } #none => #none } },
+                    let prefix = quote!(::flagc::bucket::Prefix::from_raw(#h, #carry, #len));
+                    // `k` is the bucketing attribute's value.
+                    let (access, bucket) = match &ro.key {
+                        BucketKey::Str => (quote!(ctx.#field.as_deref()), quote!(#prefix.bucket(k.as_bytes()))),
+                        BucketKey::Int => (quote!(ctx.#field), quote!(::flagc::runtime::__private::bucket_int(#salt, k))),
+                        BucketKey::Enum(_) => (quote!(ctx.#field), quote!(#prefix.bucket(k.as_str().as_bytes()))),
                     };
                     let weights = ro.weights.iter();
                     let arms = ro.values.iter().enumerate().map(|(k, v)| {
                         let v = self.value_tokens(i, v);
                         quote!(#k => return #v,)
                     });
-                    quote! {
-                        if #cond {
-                            if let ::core::option::Option::Some(b) = #bucket {
-                                match ::flagc::runtime::__private::pick(&[#(#weights),*], b) { #(#arms)* _ => {} }
-                            }
+                    let pick = quote! {
+                        if let ::core::option::Option::Some(k) = #access {
+                            match ::flagc::runtime::__private::pick(&[#(#weights),*], #bucket) { #(#arms)* _ => {} }
                         }
+                    };
+                    if r.when.is_empty() {
+                        pick
+                    } else {
+                        quote! { if #cond { #pick } }
                     }
                 }
             }
@@ -942,26 +948,40 @@ impl Gen<'_> {
         )
     }
 
+    /// The conjunction of `conds`, without parentheses around the whole: it is an `if`
+    /// condition, where rustc's `unused_parens` lint would look at them (and on checked-in
+    /// `flagc generate` output, that lint's source lookups were 40 % of the build).
     fn all(&self, conds: &[Cond], counter: &mut usize) -> TokenStream {
         if conds.is_empty() {
             return quote!(true);
         }
-        let parts: Vec<TokenStream> = conds
-            .iter()
-            .map(|c| match c {
-                Cond::Test(t) => self.test(t, counter),
-                Cond::Any(branches) => {
-                    let b: Vec<TokenStream> =
-                        branches.iter().map(|b| self.all(b, counter)).collect();
-                    if b.is_empty() {
-                        quote!(false)
-                    } else {
-                        quote!((#(#b)||*))
-                    }
+        let many = conds.len() > 1;
+        let parts = conds.iter().map(|c| match c {
+            Cond::Test(t) => self.test(t, counter),
+            Cond::Any(branches) if branches.is_empty() => quote!(false),
+            Cond::Any(branches) => {
+                // Parentheses only where precedence needs them: around a conjunction in a
+                // disjunction, and around a disjunction in a conjunction.
+                let alone = branches.len() == 1;
+                let b: Vec<TokenStream> = branches
+                    .iter()
+                    .map(|b| {
+                        let e = self.all(b, counter);
+                        if b.len() > 1 && (many || !alone) {
+                            quote!((#e))
+                        } else {
+                            e
+                        }
+                    })
+                    .collect();
+                if many && !alone {
+                    quote!((#(#b)||*))
+                } else {
+                    quote!(#(#b)||*)
                 }
-            })
-            .collect();
-        quote!((#(#parts)&&*))
+            }
+        });
+        quote!(#(#parts)&&*)
     }
 
     fn test(&self, t: &Test, counter: &mut usize) -> TokenStream {
@@ -1025,7 +1045,7 @@ impl Gen<'_> {
                 let hit = if set.is_empty() {
                     quote!(false)
                 } else {
-                    quote!((#(v == #lits)||*))
+                    quote!(#(v == #lits)||*)
                 };
                 (quote!(ctx.#field), hit)
             }
@@ -1044,33 +1064,32 @@ impl Gen<'_> {
             }
             Pred::SemverIn(set) => {
                 let checks = set.iter().map(|lit| {
-                    let s = semver_static(lit, counter);
-                    quote!({ #s v.cmp_precedence(&V).is_eq() })
+                    let ord = semver_static(lit, counter);
+                    quote!(#ord.is_eq())
                 });
                 let hit = if set.is_empty() {
                     quote!(false)
                 } else {
-                    quote!((#(#checks)||*))
+                    quote!(#(#checks)||*)
                 };
                 (quote!(ctx.#field.as_ref()), hit)
             }
             Pred::SemverCmp(op, lit) => {
-                let s = semver_static(lit, counter);
-                let ord = quote!(v.cmp_precedence(&V));
+                let ord = semver_static(lit, counter);
                 let hit = match op {
                     CmpOp::Lt => quote!(#ord.is_lt()),
                     CmpOp::Lte => quote!(#ord.is_le()),
                     CmpOp::Gt => quote!(#ord.is_gt()),
                     CmpOp::Gte => quote!(#ord.is_ge()),
                 };
-                (quote!(ctx.#field.as_ref()), quote!({ #s #hit }))
+                (quote!(ctx.#field.as_ref()), hit)
             }
             Pred::DatetimeIn(set) => {
                 let lits = set.iter().map(timestamp_tokens);
                 let hit = if set.is_empty() {
                     quote!(false)
                 } else {
-                    quote!((#(v == #lits)||*))
+                    quote!(#(v == #lits)||*)
                 };
                 (quote!(ctx.#field), hit)
             }
@@ -1089,7 +1108,7 @@ impl Gen<'_> {
             if needles.is_empty() {
                 quote!(false)
             } else {
-                quote!((#(#s.#method(#needles))||*))
+                quote!(#(#s.#method(#needles))||*)
             }
         };
         match p {
@@ -1129,25 +1148,24 @@ impl Gen<'_> {
     }
 }
 
-fn semver_static(v: &semver::Version, counter: &mut usize) -> TokenStream {
+/// The precedence of the context's version `v` against the literal `lit`: an `Ordering`.
+fn semver_static(lit: &semver::Version, counter: &mut usize) -> TokenStream {
     *counter += 1;
-    let (major, minor, patch) = (v.major, v.minor, v.patch);
-    let pre = v.pre.as_str();
+    let (major, minor, patch) = (lit.major, lit.minor, lit.patch);
+    let pre = lit.pre.as_str();
     if pre.is_empty() {
-        // A plain version is a constant: no lazy initialisation to check on every call.
-        return quote! {
-            const V: ::flagc::runtime::__private::semver::Version =
-                ::flagc::runtime::__private::semver::Version::new(#major, #minor, #patch);
-        };
+        // A plain version: compared field by field, no value to build.
+        return quote!(::flagc::runtime::__private::semver_cmp(v, #major, #minor, #patch));
     }
-    quote! {
+    quote! {{
         static V: ::flagc::runtime::__private::LazyLock<::flagc::runtime::__private::semver::Version> =
             ::flagc::runtime::__private::LazyLock::new(|| ::flagc::runtime::__private::semver::Version {
                 major: #major, minor: #minor, patch: #patch,
                 pre: ::flagc::runtime::__private::semver::Prerelease::new(#pre).unwrap_or(::flagc::runtime::__private::semver::Prerelease::EMPTY),
                 build: ::flagc::runtime::__private::semver::BuildMetadata::EMPTY,
             });
-    }
+        v.cmp_precedence(&V)
+    }}
 }
 
 fn timestamp_tokens(ts: &jiff::Timestamp) -> TokenStream {

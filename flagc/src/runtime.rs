@@ -1872,27 +1872,49 @@ pub mod __private {
         crate::bucket::bucket(salt, crate::eval::decimal(n, &mut buf))
     }
 
-    /// A string value of static-mode code: a `static` built without code (no closure per
-    /// value), its `Arc` made on first use and shared after that.
-    pub struct StaticStr {
-        text: &'static str,
-        arc: std::sync::OnceLock<std::sync::Arc<str>>,
+    /// The string values of static-mode code: one `static` table built without code (no
+    /// closure per value), each value's `Arc` made on first use and shared after that.
+    pub struct StaticStrs<const N: usize> {
+        texts: [&'static str; N],
+        arcs: [std::sync::OnceLock<std::sync::Arc<str>>; N],
     }
 
-    impl StaticStr {
-        /// The value `text`.
-        pub const fn new(text: &'static str) -> Self {
-            StaticStr {
-                text,
-                arc: std::sync::OnceLock::new(),
+    impl<const N: usize> StaticStrs<N> {
+        /// The values `texts`.
+        pub const fn new(texts: [&'static str; N]) -> Self {
+            StaticStrs {
+                texts,
+                arcs: [const { std::sync::OnceLock::new() }; N],
             }
         }
 
-        /// The value, shared: a reference-count bump after the first call.
+        /// Value number `k`, shared: a reference-count bump after the first call.
+        ///
+        /// # Panics
+        ///
+        /// If `k` is out of range, which generated code never asks.
         #[inline]
-        pub fn get(&self) -> std::sync::Arc<str> {
-            std::sync::Arc::clone(self.arc.get_or_init(|| std::sync::Arc::from(self.text)))
+        pub fn get(&self, k: usize) -> std::sync::Arc<str> {
+            std::sync::Arc::clone(self.arcs[k].get_or_init(|| std::sync::Arc::from(self.texts[k])))
         }
+    }
+
+    /// `v.cmp_precedence(major.minor.patch)` for a version without pre-release: what
+    /// static-mode code compares with, without building the literal.
+    #[inline]
+    pub fn semver_cmp(
+        v: &semver::Version,
+        major: u64,
+        minor: u64,
+        patch: u64,
+    ) -> std::cmp::Ordering {
+        (v.major, v.minor, v.patch)
+            .cmp(&(major, minor, patch))
+            .then(if v.pre.is_empty() {
+                std::cmp::Ordering::Equal
+            } else {
+                std::cmp::Ordering::Less
+            })
     }
 
     /// A flag's type as the generated `spec()` writes it: data, not code.
@@ -1980,5 +2002,48 @@ pub mod __private {
                 reason: "unknown value".to_owned(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::__private::{StaticStrs, semver_cmp};
+    use semver::Version;
+
+    #[test]
+    fn semver_cmp_is_precedence_against_a_plain_version() {
+        let vs = [
+            "0.9.9",
+            "1.0.0",
+            "1.0.0-rc.1",
+            "1.0.1",
+            "1.1.0",
+            "2.0.0",
+            "1.0.0+build.7",
+            "1.0.1-alpha",
+            "0.0.0",
+        ];
+        for a in vs {
+            let a = Version::parse(a).expect("a version");
+            for b in vs {
+                let b = Version::parse(b).expect("a version");
+                if !b.pre.is_empty() {
+                    continue;
+                }
+                assert_eq!(
+                    semver_cmp(&a, b.major, b.minor, b.patch),
+                    a.cmp_precedence(&b),
+                    "{a} vs {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn static_strs_share_one_arc_per_value() {
+        static S: StaticStrs<2> = StaticStrs::new(["a", "bc"]);
+        assert_eq!(&*S.get(1), "bc");
+        assert_eq!(&*S.get(0), "a");
+        assert!(std::sync::Arc::ptr_eq(&S.get(1), &S.get(1)));
     }
 }

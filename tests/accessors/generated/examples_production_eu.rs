@@ -697,7 +697,41 @@ pub mod flags {
  - **defined at:** `../../examples/flags/checkout.toml:83`*/
         #[inline]
         pub fn address_autocomplete(&self, ctx: &Context) -> AddressAutocomplete {
-            compiled::address_autocomplete(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.address_autocomplete {
+                    return *v;
+                }
+            }
+            if match ctx.country.as_deref() {
+                ::core::option::Option::Some(v) => {
+                    static SET: ::flagc::runtime::__private::LazyLock<
+                        ::flagc::runtime::__private::StrSet,
+                    > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::runtime::__private::StrSet::new([
+                        "AT",
+                        "BE",
+                        "DE",
+                        "ES",
+                        "FR",
+                        "IE",
+                        "IT",
+                        "NL",
+                        "PL",
+                        "PT",
+                        "SE",
+                    ]));
+                    SET.contains(v)
+                }
+                ::core::option::Option::None => false,
+            } {
+                return AddressAutocomplete::Loqate;
+            }
+            if match ctx.email.as_deref() {
+                ::core::option::Option::Some(v) => v.starts_with("loadtest+"),
+                ::core::option::Option::None => false,
+            } {
+                return AddressAutocomplete::None;
+            }
+            AddressAutocomplete::GooglePlaces
         }
         /** Offer Apple Pay as a payment method
 
@@ -708,7 +742,51 @@ pub mod flags {
  - **defined at:** `../../examples/flags/payments.toml:4`*/
         #[inline]
         pub fn apple_pay(&self, ctx: &Context) -> bool {
-            compiled::apple_pay(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.apple_pay {
+                    return *v;
+                }
+            }
+            if match ctx.platform {
+                ::core::option::Option::Some(v) => ::core::matches!(v, Platform::Ios),
+                ::core::option::Option::None => false,
+            }
+                && match ctx.app_version.as_ref() {
+                    ::core::option::Option::Some(v) => {
+                        ::flagc::runtime::__private::semver_cmp(v, 4u64, 0u64, 0u64)
+                            .is_ge()
+                    }
+                    ::core::option::Option::None => false,
+                }
+            {
+                return true;
+            }
+            if match ctx.platform {
+                ::core::option::Option::Some(v) => ::core::matches!(v, Platform::Web),
+                ::core::option::Option::None => false,
+            }
+                && match ctx.user_agent.as_deref() {
+                    ::core::option::Option::Some(v) => v.contains("Safari"),
+                    ::core::option::Option::None => false,
+                }
+                && match ctx.user_agent.as_deref() {
+                    ::core::option::Option::Some(v) => {
+                        static RE: ::flagc::runtime::__private::LazyLock<
+                            ::flagc::runtime::__private::Pattern,
+                        > = ::flagc::runtime::__private::LazyLock::new(|| {
+                            ::flagc::runtime::__private::Pattern::new(
+                                    "Version/(1[6-9]|[2-9][0-9])\\.",
+                                )
+                                .unwrap_or_else(|_| ::flagc::runtime::__private::Pattern::never())
+                        });
+                        RE.is_match(v)
+                    }
+                    ::core::option::Option::None => false,
+                }
+            {
+                return true;
+            }
+            false
         }
         /** Which checkout layout business customers on recent apps see
 
@@ -719,7 +797,41 @@ pub mod flags {
  - **defined at:** `../../examples/flags/checkout.toml:25`*/
         #[inline]
         pub fn checkout_layout(&self, ctx: &Context) -> CheckoutLayout {
-            compiled::checkout_layout(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.checkout_layout {
+                    return *v;
+                }
+            }
+            if match ctx.plan {
+                ::core::option::Option::Some(v) => ::core::matches!(v, Plan::Business),
+                ::core::option::Option::None => false,
+            }
+                && match ctx.app_version.as_ref() {
+                    ::core::option::Option::Some(v) => {
+                        ::flagc::runtime::__private::semver_cmp(v, 3u64, 2u64, 0u64)
+                            .is_ge()
+                    }
+                    ::core::option::Option::None => false,
+                }
+            {
+                if let ::core::option::Option::Some(k) = ctx.user_id.as_deref() {
+                    match ::flagc::runtime::__private::pick(
+                        &[0u32, 50000u32, 50000u32],
+                        ::flagc::bucket::Prefix::from_raw(
+                                1468311472u32,
+                                7632239u32,
+                                15u32,
+                            )
+                            .bucket(k.as_bytes()),
+                    ) {
+                        0usize => return CheckoutLayout::Classic,
+                        1usize => return CheckoutLayout::OnePage,
+                        2usize => return CheckoutLayout::Wizard,
+                        _ => {}
+                    }
+                }
+            }
+            CheckoutLayout::Classic
         }
         /** Frequently-bought-together widget on the checkout page
 
@@ -730,7 +842,35 @@ pub mod flags {
  - **defined at:** `../../examples/flags/experiments/pricing.toml:34`*/
         #[inline]
         pub fn checkout_upsell_widget(&self, ctx: &Context) -> bool {
-            compiled::checkout_upsell_widget(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.checkout_upsell_widget {
+                    return *v;
+                }
+            }
+            if match ctx.cart_items {
+                ::core::option::Option::Some(v) => v <= 5i64,
+                ::core::option::Option::None => false,
+            }
+                && match ctx.user_id.as_deref() {
+                    ::core::option::Option::Some(v) => {
+                        v.starts_with("u_") || v.starts_with("guest_")
+                    }
+                    ::core::option::Option::None => false,
+                }
+            {
+                if let ::core::option::Option::Some(k) = ctx.user_id.as_deref() {
+                    match ::flagc::runtime::__private::pick(
+                        &[30000u32, 70000u32],
+                        ::flagc::bucket::Prefix::from_raw(3706643894u32, 29797u32, 22u32)
+                            .bucket(k.as_bytes()),
+                    ) {
+                        0usize => return true,
+                        1usize => return false,
+                        _ => {}
+                    }
+                }
+            }
+            false
         }
         /** Offer USDC payments to established, non-flagged customers in the US
 
@@ -741,7 +881,13 @@ pub mod flags {
  - **defined at:** `../../examples/flags/payments.toml:47`*/
         #[inline]
         pub fn crypto_payments(&self, ctx: &Context) -> bool {
-            compiled::crypto_payments(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.crypto_payments {
+                    return *v;
+                }
+            }
+            let _ = ctx;
+            false
         }
         /** Show the express checkout button on the product page of the mobile apps
 
@@ -752,7 +898,49 @@ pub mod flags {
  - **defined at:** `../../examples/flags/checkout.toml:36`*/
         #[inline]
         pub fn express_checkout_button(&self, ctx: &Context) -> bool {
-            compiled::express_checkout_button(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.express_checkout_button {
+                    return *v;
+                }
+            }
+            if match ctx.platform {
+                ::core::option::Option::Some(v) => {
+                    ::core::matches!(v, Platform::Ios | Platform::Android)
+                }
+                ::core::option::Option::None => false,
+            }
+                && match ctx.app_version.as_ref() {
+                    ::core::option::Option::Some(v) => {
+                        ::flagc::runtime::__private::semver_cmp(v, 4u64, 1u64, 0u64)
+                            .is_ge()
+                    }
+                    ::core::option::Option::None => false,
+                }
+                && match ctx.app_version.as_ref() {
+                    ::core::option::Option::Some(v) => {
+                        ::flagc::runtime::__private::semver_cmp(v, 5u64, 0u64, 0u64)
+                            .is_lt()
+                    }
+                    ::core::option::Option::None => false,
+                }
+            {
+                if let ::core::option::Option::Some(k) = ctx.user_id.as_deref() {
+                    match ::flagc::runtime::__private::pick(
+                        &[12500u32, 87500u32],
+                        ::flagc::bucket::Prefix::from_raw(
+                                495953056u32,
+                                7237492u32,
+                                23u32,
+                            )
+                            .bucket(k.as_bytes()),
+                    ) {
+                        0usize => return true,
+                        1usize => return false,
+                        _ => {}
+                    }
+                }
+            }
+            false
         }
         /** Risk score above which an order is held for manual fraud review
 
@@ -763,7 +951,24 @@ pub mod flags {
  - **defined at:** `../../examples/flags/payments.toml:57`*/
         #[inline]
         pub fn fraud_review_threshold(&self, ctx: &Context) -> f64 {
-            compiled::fraud_review_threshold(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.fraud_review_threshold {
+                    return *v;
+                }
+            }
+            if match ctx.account_age_days {
+                ::core::option::Option::Some(v) => v < 30i64,
+                ::core::option::Option::None => false,
+            } {
+                return 0.6f64;
+            }
+            if match ctx.cart_total {
+                ::core::option::Option::Some(v) => v >= 1000f64,
+                ::core::option::Option::None => false,
+            } {
+                return 0.7f64;
+            }
+            0.85f64
         }
         /** Cart total (major currency units) from which shipping is free
 
@@ -774,7 +979,23 @@ pub mod flags {
  - **defined at:** `../../examples/flags/checkout.toml:47`*/
         #[inline]
         pub fn free_shipping_threshold(&self, ctx: &Context) -> f64 {
-            compiled::free_shipping_threshold(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.free_shipping_threshold {
+                    return *v;
+                }
+            }
+            if match ctx.plan {
+                ::core::option::Option::Some(v) => {
+                    ::core::matches!(v, Plan::Plus | Plan::Business)
+                }
+                ::core::option::Option::None => false,
+            } {
+                return 0f64;
+            }
+            if true {
+                return 39.9f64;
+            }
+            50f64
         }
         /** Percentage discount shown at checkout to long-standing customers with a full cart
 
@@ -785,7 +1006,57 @@ pub mod flags {
  - **defined at:** `../../examples/flags/experiments/pricing.toml:4`*/
         #[inline]
         pub fn loyalty_discount_percent(&self, ctx: &Context) -> f64 {
-            compiled::loyalty_discount_percent(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.loyalty_discount_percent {
+                    return *v;
+                }
+            }
+            if match ctx.plan {
+                ::core::option::Option::Some(v) => {
+                    ::core::matches!(v, Plan::Plus | Plan::Business)
+                }
+                ::core::option::Option::None => false,
+            }
+                && match ctx.account_age_days {
+                    ::core::option::Option::Some(v) => v >= 365i64,
+                    ::core::option::Option::None => false,
+                }
+                && match ctx.cart_items {
+                    ::core::option::Option::Some(v) => v >= 3i64,
+                    ::core::option::Option::None => false,
+                }
+                && match ctx.cart_total {
+                    ::core::option::Option::Some(v) => v > 80f64,
+                    ::core::option::Option::None => false,
+                }
+                && match ctx.cart_total {
+                    ::core::option::Option::Some(v) => v < 2000f64,
+                    ::core::option::Option::None => false,
+                }
+                && match ctx.groups.as_deref() {
+                    ::core::option::Option::Some(v) => {
+                        !(v
+                            .iter()
+                            .any(|s| {
+                                ::core::matches!(s.as_str(), "chargeback_watchlist")
+                            }))
+                    }
+                    ::core::option::Option::None => false,
+                }
+                && match ctx.signup {
+                    ::core::option::Option::Some(v) => {
+                        v
+                            < ::flagc::runtime::__private::jiff::Timestamp::constant(
+                                1735689600i64,
+                                0i32,
+                            )
+                    }
+                    ::core::option::Option::None => false,
+                }
+            {
+                return 5f64;
+            }
+            0f64
         }
         /** Maximum number of line items a cart may hold before checkout refuses it
 
@@ -796,7 +1067,18 @@ pub mod flags {
  - **defined at:** `../../examples/flags/checkout.toml:62`*/
         #[inline]
         pub fn max_cart_items(&self, ctx: &Context) -> i64 {
-            compiled::max_cart_items(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.max_cart_items {
+                    return *v;
+                }
+            }
+            if match ctx.plan {
+                ::core::option::Option::Some(v) => ::core::matches!(v, Plan::Business),
+                ::core::option::Option::None => false,
+            } {
+                return 500i64;
+            }
+            100i64
         }
         /** One-page checkout replacing the three-step cart → address → payment flow
 
@@ -807,7 +1089,42 @@ pub mod flags {
  - **defined at:** `../../examples/flags/checkout.toml:4`*/
         #[inline]
         pub fn one_page_checkout(&self, ctx: &Context) -> bool {
-            compiled::one_page_checkout(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.one_page_checkout {
+                    return *v;
+                }
+            }
+            if match ctx.email.as_deref() {
+                ::core::option::Option::Some(v) => {
+                    v.ends_with("@shopco.example")
+                        || v.ends_with("@contractors.shopco.example")
+                }
+                ::core::option::Option::None => false,
+            }
+                && match ctx.employee {
+                    ::core::option::Option::Some(v) => v,
+                    ::core::option::Option::None => false,
+                }
+            {
+                return true;
+            }
+            if match ctx.country.as_deref() {
+                ::core::option::Option::Some(v) => ::core::matches!(v, "CA" | "US"),
+                ::core::option::Option::None => false,
+            } {
+                if let ::core::option::Option::Some(k) = ctx.user_id.as_deref() {
+                    match ::flagc::runtime::__private::pick(
+                        &[25000u32, 75000u32],
+                        ::flagc::bucket::Prefix::from_raw(1150560118u32, 116u32, 17u32)
+                            .bucket(k.as_bytes()),
+                    ) {
+                        0usize => return true,
+                        1usize => return false,
+                        _ => {}
+                    }
+                }
+            }
+            false
         }
         /** Email template used for the order confirmation
 
@@ -821,7 +1138,20 @@ pub mod flags {
             &self,
             ctx: &Context,
         ) -> ::std::sync::Arc<str> {
-            compiled::order_confirmation_template(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.order_confirmation_template {
+                    return ::std::sync::Arc::from(v.as_str());
+                }
+            }
+            if match ctx.country.as_deref() {
+                ::core::option::Option::Some(v) => {
+                    ::core::matches!(v, "AT" | "CH" | "DE")
+                }
+                ::core::option::Option::None => false,
+            } {
+                return __FLAGC_STRS.get(1usize);
+            }
+            __FLAGC_STRS.get(0usize)
         }
         /** How many times a soft-declined card payment is retried with another acquirer
 
@@ -832,7 +1162,18 @@ pub mod flags {
  - **defined at:** `../../examples/flags/payments.toml:90`*/
         #[inline]
         pub fn payment_retry_attempts(&self, ctx: &Context) -> i64 {
-            compiled::payment_retry_attempts(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.payment_retry_attempts {
+                    return *v;
+                }
+            }
+            if match ctx.plan {
+                ::core::option::Option::Some(v) => ::core::matches!(v, Plan::Business),
+                ::core::option::Option::None => false,
+            } {
+                return 3i64;
+            }
+            2i64
         }
         /** Route card payments through the new multi-acquirer router, ramped per merchant account
 
@@ -843,7 +1184,23 @@ pub mod flags {
  - **defined at:** `../../examples/flags/payments.toml:30`*/
         #[inline]
         pub fn payment_router_v2(&self, ctx: &Context) -> bool {
-            compiled::payment_router_v2(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.payment_router_v2 {
+                    return *v;
+                }
+            }
+            if let ::core::option::Option::Some(k) = ctx.account_id.as_deref() {
+                match ::flagc::runtime::__private::pick(
+                    &[10000u32, 90000u32],
+                    ::flagc::bucket::Prefix::from_raw(2484304131u32, 29285u32, 18u32)
+                        .bucket(k.as_bytes()),
+                ) {
+                    0usize => return true,
+                    1usize => return false,
+                    _ => {}
+                }
+            }
+            false
         }
         /** Offer PayPal Pay Later instalments on paid plans in supported countries
 
@@ -854,7 +1211,25 @@ pub mod flags {
  - **defined at:** `../../examples/flags/payments.toml:20`*/
         #[inline]
         pub fn paypal_pay_later(&self, ctx: &Context) -> bool {
-            compiled::paypal_pay_later(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.paypal_pay_later {
+                    return *v;
+                }
+            }
+            if match ctx.country.as_deref() {
+                ::core::option::Option::Some(v) => {
+                    ::core::matches!(v, "AU" | "DE" | "FR" | "GB" | "US")
+                }
+                ::core::option::Option::None => false,
+            }
+                && match ctx.plan {
+                    ::core::option::Option::Some(v) => !(::core::matches!(v, Plan::Free)),
+                    ::core::option::Option::None => false,
+                }
+            {
+                return true;
+            }
+            false
         }
         /** Show prices with or without tax on the cart page for customers who signed up this year
 
@@ -865,7 +1240,13 @@ pub mod flags {
  - **defined at:** `../../examples/flags/experiments/pricing.toml:22`*/
         #[inline]
         pub fn price_display(&self, ctx: &Context) -> PriceDisplay {
-            compiled::price_display(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.price_display {
+                    return *v;
+                }
+            }
+            let _ = ctx;
+            PriceDisplay::Gross
         }
         /** Results per search page
 
@@ -876,7 +1257,20 @@ pub mod flags {
  - **defined at:** `../../examples/flags/search.toml:4`*/
         #[inline]
         pub fn search_page_size(&self, ctx: &Context) -> i64 {
-            compiled::search_page_size(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.search_page_size {
+                    return *v;
+                }
+            }
+            if match ctx.platform {
+                ::core::option::Option::Some(v) => {
+                    ::core::matches!(v, Platform::Ios | Platform::Android)
+                }
+                ::core::option::Option::None => false,
+            } {
+                return 12i64;
+            }
+            24i64
         }
         /** Ranking model for product search: the learning-to-rank models against the BM25 baseline
 
@@ -887,7 +1281,33 @@ pub mod flags {
  - **defined at:** `../../examples/flags/search.toml:14`*/
         #[inline]
         pub fn search_ranking_model(&self, ctx: &Context) -> SearchRankingModel {
-            compiled::search_ranking_model(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.search_ranking_model {
+                    return *v;
+                }
+            }
+            if match ctx.groups.as_deref() {
+                ::core::option::Option::Some(v) => {
+                    v.iter()
+                        .any(|s| ::core::matches!(s.as_str(), "beta" | "early_access"))
+                }
+                ::core::option::Option::None => false,
+            } {
+                return SearchRankingModel::LtrV2;
+            }
+            if let ::core::option::Option::Some(k) = ctx.user_id.as_deref() {
+                match ::flagc::runtime::__private::pick(
+                    &[33334u32, 33333u32, 33333u32],
+                    ::flagc::bucket::Prefix::from_raw(1058439018u32, 0u32, 20u32)
+                        .bucket(k.as_bytes()),
+                ) {
+                    0usize => return SearchRankingModel::Bm25,
+                    1usize => return SearchRankingModel::LtrV1,
+                    2usize => return SearchRankingModel::LtrV2,
+                    _ => {}
+                }
+            }
+            SearchRankingModel::Bm25
         }
         /** Fuzzy matching of misspelled queries, off for languages the analyzer does not support yet
 
@@ -898,7 +1318,20 @@ pub mod flags {
  - **defined at:** `../../examples/flags/search.toml:31`*/
         #[inline]
         pub fn search_typo_tolerance(&self, ctx: &Context) -> bool {
-            compiled::search_typo_tolerance(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.search_typo_tolerance {
+                    return *v;
+                }
+            }
+            if match ctx.email.as_deref() {
+                ::core::option::Option::Some(v) => {
+                    v.ends_with(".jp") || v.ends_with(".kr") || v.ends_with(".cn")
+                }
+                ::core::option::Option::None => false,
+            } {
+                return false;
+            }
+            true
         }
         /** 3-D Secure handling for card payments: skip low-risk baskets, challenge risky ones
 
@@ -909,7 +1342,29 @@ pub mod flags {
  - **defined at:** `../../examples/flags/payments.toml:73`*/
         #[inline]
         pub fn three_ds_mode(&self, ctx: &Context) -> ThreeDsMode {
-            compiled::three_ds_mode(self.rt.ov.as_deref(), ctx)
+            if let ::core::option::Option::Some(o) = &self.rt.ov {
+                if let ::core::option::Option::Some(v) = &o.three_ds_mode {
+                    return *v;
+                }
+            }
+            if match ctx.risk_score {
+                ::core::option::Option::Some(v) => v > 0.4f64,
+                ::core::option::Option::None => false,
+            } {
+                return ThreeDsMode::Challenge;
+            }
+            if match ctx.cart_total {
+                ::core::option::Option::Some(v) => v <= 30f64,
+                ::core::option::Option::None => false,
+            }
+                && match ctx.risk_score {
+                    ::core::option::Option::Some(v) => v <= 0.1f64,
+                    ::core::option::Option::None => false,
+                }
+            {
+                return ThreeDsMode::Exempt;
+            }
+            ThreeDsMode::Frictionless
         }
     }
     /// What static mode has of the runtime, with the same methods as dynamic mode's
@@ -932,92 +1387,95 @@ pub mod flags {
         /// Evaluates a flag by key (with the handle's overrides); `None` for a key
         /// this binary was not compiled with.
         #[inline]
+        #[allow(deprecated)]
         pub fn lookup(
             &self,
             key: &str,
             ctx: &Context,
         ) -> ::core::option::Option<::flagc::ir::Value> {
-            let ov = self.ov.as_deref();
+            let flags = Flags {
+                rt: ::core::clone::Clone::clone(self),
+            };
             ::core::option::Option::Some(
                 match key {
                     "address_autocomplete" => {
-                        let v = compiled::address_autocomplete(ov, ctx);
+                        let v = flags.address_autocomplete(ctx);
                         ::flagc::ir::Value::Enum(v as u32)
                     }
                     "apple_pay" => {
-                        let v = compiled::apple_pay(ov, ctx);
+                        let v = flags.apple_pay(ctx);
                         ::flagc::ir::Value::Bool(v)
                     }
                     "checkout_layout" => {
-                        let v = compiled::checkout_layout(ov, ctx);
+                        let v = flags.checkout_layout(ctx);
                         ::flagc::ir::Value::Enum(v as u32)
                     }
                     "checkout_upsell_widget" => {
-                        let v = compiled::checkout_upsell_widget(ov, ctx);
+                        let v = flags.checkout_upsell_widget(ctx);
                         ::flagc::ir::Value::Bool(v)
                     }
                     "crypto_payments" => {
-                        let v = compiled::crypto_payments(ov, ctx);
+                        let v = flags.crypto_payments(ctx);
                         ::flagc::ir::Value::Bool(v)
                     }
                     "express_checkout_button" => {
-                        let v = compiled::express_checkout_button(ov, ctx);
+                        let v = flags.express_checkout_button(ctx);
                         ::flagc::ir::Value::Bool(v)
                     }
                     "fraud_review_threshold" => {
-                        let v = compiled::fraud_review_threshold(ov, ctx);
+                        let v = flags.fraud_review_threshold(ctx);
                         ::flagc::ir::Value::Float(v)
                     }
                     "free_shipping_threshold" => {
-                        let v = compiled::free_shipping_threshold(ov, ctx);
+                        let v = flags.free_shipping_threshold(ctx);
                         ::flagc::ir::Value::Float(v)
                     }
                     "loyalty_discount_percent" => {
-                        let v = compiled::loyalty_discount_percent(ov, ctx);
+                        let v = flags.loyalty_discount_percent(ctx);
                         ::flagc::ir::Value::Float(v)
                     }
                     "max_cart_items" => {
-                        let v = compiled::max_cart_items(ov, ctx);
+                        let v = flags.max_cart_items(ctx);
                         ::flagc::ir::Value::Int(v)
                     }
                     "one_page_checkout" => {
-                        let v = compiled::one_page_checkout(ov, ctx);
+                        let v = flags.one_page_checkout(ctx);
                         ::flagc::ir::Value::Bool(v)
                     }
                     "order_confirmation_template" => {
-                        let v = compiled::order_confirmation_template(ov, ctx);
+                        let v = flags.order_confirmation_template(ctx);
                         ::flagc::ir::Value::Str(v)
                     }
                     "payment_retry_attempts" => {
-                        let v = compiled::payment_retry_attempts(ov, ctx);
+                        let v = flags.payment_retry_attempts(ctx);
                         ::flagc::ir::Value::Int(v)
                     }
                     "payment_router_v2" => {
-                        let v = compiled::payment_router_v2(ov, ctx);
+                        let v = flags.payment_router_v2(ctx);
                         ::flagc::ir::Value::Bool(v)
                     }
                     "paypal_pay_later" => {
-                        let v = compiled::paypal_pay_later(ov, ctx);
+                        let v = flags.paypal_pay_later(ctx);
                         ::flagc::ir::Value::Bool(v)
                     }
                     "price_display" => {
-                        let v = compiled::price_display(ov, ctx);
+                        let v = flags.price_display(ctx);
                         ::flagc::ir::Value::Enum(v as u32)
                     }
                     "search_page_size" => {
-                        let v = compiled::search_page_size(ov, ctx);
+                        let v = flags.search_page_size(ctx);
                         ::flagc::ir::Value::Int(v)
                     }
                     "search_ranking_model" => {
-                        let v = compiled::search_ranking_model(ov, ctx);
+                        let v = flags.search_ranking_model(ctx);
                         ::flagc::ir::Value::Enum(v as u32)
                     }
                     "search_typo_tolerance" => {
-                        let v = compiled::search_typo_tolerance(ov, ctx);
+                        let v = flags.search_typo_tolerance(ctx);
                         ::flagc::ir::Value::Bool(v)
                     }
                     "three_ds_mode" => {
-                        let v = compiled::three_ds_mode(ov, ctx);
+                        let v = flags.three_ds_mode(ctx);
                         ::flagc::ir::Value::Enum(v as u32)
                     }
                     _ => return ::core::option::Option::None,
@@ -1111,670 +1569,11 @@ pub mod flags {
             ::core::option::Option::None
         }
     }
-    /// The flags compiled to Rust, one function each (with the handle's overrides).
-    mod compiled {
-        use super::*;
-        #[inline]
-        pub(super) fn address_autocomplete(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> AddressAutocomplete {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.address_autocomplete {
-                    return *v;
-                }
-            }
-            if (match ctx.country.as_deref() {
-                ::core::option::Option::Some(v) => {
-                    static SET: ::flagc::runtime::__private::LazyLock<
-                        ::flagc::runtime::__private::StrSet,
-                    > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::runtime::__private::StrSet::new([
-                        "AT",
-                        "BE",
-                        "DE",
-                        "ES",
-                        "FR",
-                        "IE",
-                        "IT",
-                        "NL",
-                        "PL",
-                        "PT",
-                        "SE",
-                    ]));
-                    SET.contains(v)
-                }
-                ::core::option::Option::None => false,
-            }) {
-                return AddressAutocomplete::Loqate;
-            }
-            if (match ctx.email.as_deref() {
-                ::core::option::Option::Some(v) => (v.starts_with("loadtest+")),
-                ::core::option::Option::None => false,
-            }) {
-                return AddressAutocomplete::None;
-            }
-            AddressAutocomplete::GooglePlaces
-        }
-        #[inline]
-        pub(super) fn apple_pay(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> bool {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.apple_pay {
-                    return *v;
-                }
-            }
-            if (match ctx.platform {
-                ::core::option::Option::Some(v) => ::core::matches!(v, Platform::Ios),
-                ::core::option::Option::None => false,
-            }
-                && match ctx.app_version.as_ref() {
-                    ::core::option::Option::Some(v) => {
-                        const V: ::flagc::runtime::__private::semver::Version = ::flagc::runtime::__private::semver::Version::new(
-                            4u64,
-                            0u64,
-                            0u64,
-                        );
-                        v.cmp_precedence(&V).is_ge()
-                    }
-                    ::core::option::Option::None => false,
-                })
-            {
-                return true;
-            }
-            if (match ctx.platform {
-                ::core::option::Option::Some(v) => ::core::matches!(v, Platform::Web),
-                ::core::option::Option::None => false,
-            }
-                && match ctx.user_agent.as_deref() {
-                    ::core::option::Option::Some(v) => (v.contains("Safari")),
-                    ::core::option::Option::None => false,
-                }
-                && match ctx.user_agent.as_deref() {
-                    ::core::option::Option::Some(v) => {
-                        static RE: ::flagc::runtime::__private::LazyLock<
-                            ::flagc::runtime::__private::Pattern,
-                        > = ::flagc::runtime::__private::LazyLock::new(|| {
-                            ::flagc::runtime::__private::Pattern::new(
-                                    "Version/(1[6-9]|[2-9][0-9])\\.",
-                                )
-                                .unwrap_or_else(|_| ::flagc::runtime::__private::Pattern::never())
-                        });
-                        RE.is_match(v)
-                    }
-                    ::core::option::Option::None => false,
-                })
-            {
-                return true;
-            }
-            false
-        }
-        #[inline]
-        pub(super) fn checkout_layout(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> CheckoutLayout {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.checkout_layout {
-                    return *v;
-                }
-            }
-            if (match ctx.plan {
-                ::core::option::Option::Some(v) => ::core::matches!(v, Plan::Business),
-                ::core::option::Option::None => false,
-            }
-                && match ctx.app_version.as_ref() {
-                    ::core::option::Option::Some(v) => {
-                        const V: ::flagc::runtime::__private::semver::Version = ::flagc::runtime::__private::semver::Version::new(
-                            3u64,
-                            2u64,
-                            0u64,
-                        );
-                        v.cmp_precedence(&V).is_ge()
-                    }
-                    ::core::option::Option::None => false,
-                })
-            {
-                if let ::core::option::Option::Some(b) = match ctx.user_id.as_deref() {
-                    ::core::option::Option::Some(s) => {
-                        const P: ::flagc::bucket::Prefix = ::flagc::bucket::Prefix::from_raw(
-                            1468311472u32,
-                            7632239u32,
-                            15u32,
-                        );
-                        ::core::option::Option::Some(P.bucket(s.as_bytes()))
-                    }
-                    ::core::option::Option::None => ::core::option::Option::None,
-                } {
-                    match ::flagc::runtime::__private::pick(
-                        &[0u32, 50000u32, 50000u32],
-                        b,
-                    ) {
-                        0usize => return CheckoutLayout::Classic,
-                        1usize => return CheckoutLayout::OnePage,
-                        2usize => return CheckoutLayout::Wizard,
-                        _ => {}
-                    }
-                }
-            }
-            CheckoutLayout::Classic
-        }
-        #[inline]
-        pub(super) fn checkout_upsell_widget(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> bool {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.checkout_upsell_widget {
-                    return *v;
-                }
-            }
-            if (match ctx.cart_items {
-                ::core::option::Option::Some(v) => v <= 5i64,
-                ::core::option::Option::None => false,
-            }
-                && match ctx.user_id.as_deref() {
-                    ::core::option::Option::Some(v) => {
-                        (v.starts_with("u_") || v.starts_with("guest_"))
-                    }
-                    ::core::option::Option::None => false,
-                })
-            {
-                if let ::core::option::Option::Some(b) = match ctx.user_id.as_deref() {
-                    ::core::option::Option::Some(s) => {
-                        const P: ::flagc::bucket::Prefix = ::flagc::bucket::Prefix::from_raw(
-                            3706643894u32,
-                            29797u32,
-                            22u32,
-                        );
-                        ::core::option::Option::Some(P.bucket(s.as_bytes()))
-                    }
-                    ::core::option::Option::None => ::core::option::Option::None,
-                } {
-                    match ::flagc::runtime::__private::pick(&[30000u32, 70000u32], b) {
-                        0usize => return true,
-                        1usize => return false,
-                        _ => {}
-                    }
-                }
-            }
-            false
-        }
-        #[inline]
-        pub(super) fn crypto_payments(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> bool {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.crypto_payments {
-                    return *v;
-                }
-            }
-            let _ = ctx;
-            false
-        }
-        #[inline]
-        pub(super) fn express_checkout_button(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> bool {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.express_checkout_button {
-                    return *v;
-                }
-            }
-            if (match ctx.platform {
-                ::core::option::Option::Some(v) => {
-                    ::core::matches!(v, Platform::Ios | Platform::Android)
-                }
-                ::core::option::Option::None => false,
-            }
-                && match ctx.app_version.as_ref() {
-                    ::core::option::Option::Some(v) => {
-                        const V: ::flagc::runtime::__private::semver::Version = ::flagc::runtime::__private::semver::Version::new(
-                            4u64,
-                            1u64,
-                            0u64,
-                        );
-                        v.cmp_precedence(&V).is_ge()
-                    }
-                    ::core::option::Option::None => false,
-                }
-                && match ctx.app_version.as_ref() {
-                    ::core::option::Option::Some(v) => {
-                        const V: ::flagc::runtime::__private::semver::Version = ::flagc::runtime::__private::semver::Version::new(
-                            5u64,
-                            0u64,
-                            0u64,
-                        );
-                        v.cmp_precedence(&V).is_lt()
-                    }
-                    ::core::option::Option::None => false,
-                })
-            {
-                if let ::core::option::Option::Some(b) = match ctx.user_id.as_deref() {
-                    ::core::option::Option::Some(s) => {
-                        const P: ::flagc::bucket::Prefix = ::flagc::bucket::Prefix::from_raw(
-                            495953056u32,
-                            7237492u32,
-                            23u32,
-                        );
-                        ::core::option::Option::Some(P.bucket(s.as_bytes()))
-                    }
-                    ::core::option::Option::None => ::core::option::Option::None,
-                } {
-                    match ::flagc::runtime::__private::pick(&[12500u32, 87500u32], b) {
-                        0usize => return true,
-                        1usize => return false,
-                        _ => {}
-                    }
-                }
-            }
-            false
-        }
-        #[inline]
-        pub(super) fn fraud_review_threshold(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> f64 {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.fraud_review_threshold {
-                    return *v;
-                }
-            }
-            if (match ctx.account_age_days {
-                ::core::option::Option::Some(v) => v < 30i64,
-                ::core::option::Option::None => false,
-            }) {
-                return 0.6f64;
-            }
-            if (match ctx.cart_total {
-                ::core::option::Option::Some(v) => v >= 1000f64,
-                ::core::option::Option::None => false,
-            }) {
-                return 0.7f64;
-            }
-            0.85f64
-        }
-        #[inline]
-        pub(super) fn free_shipping_threshold(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> f64 {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.free_shipping_threshold {
-                    return *v;
-                }
-            }
-            if (match ctx.plan {
-                ::core::option::Option::Some(v) => {
-                    ::core::matches!(v, Plan::Plus | Plan::Business)
-                }
-                ::core::option::Option::None => false,
-            }) {
-                return 0f64;
-            }
-            if true {
-                return 39.9f64;
-            }
-            50f64
-        }
-        #[inline]
-        pub(super) fn loyalty_discount_percent(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> f64 {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.loyalty_discount_percent {
-                    return *v;
-                }
-            }
-            if (match ctx.plan {
-                ::core::option::Option::Some(v) => {
-                    ::core::matches!(v, Plan::Plus | Plan::Business)
-                }
-                ::core::option::Option::None => false,
-            }
-                && match ctx.account_age_days {
-                    ::core::option::Option::Some(v) => v >= 365i64,
-                    ::core::option::Option::None => false,
-                }
-                && match ctx.cart_items {
-                    ::core::option::Option::Some(v) => v >= 3i64,
-                    ::core::option::Option::None => false,
-                }
-                && match ctx.cart_total {
-                    ::core::option::Option::Some(v) => v > 80f64,
-                    ::core::option::Option::None => false,
-                }
-                && match ctx.cart_total {
-                    ::core::option::Option::Some(v) => v < 2000f64,
-                    ::core::option::Option::None => false,
-                }
-                && match ctx.groups.as_deref() {
-                    ::core::option::Option::Some(v) => {
-                        !(v
-                            .iter()
-                            .any(|s| {
-                                ::core::matches!(s.as_str(), "chargeback_watchlist")
-                            }))
-                    }
-                    ::core::option::Option::None => false,
-                }
-                && match ctx.signup {
-                    ::core::option::Option::Some(v) => {
-                        v
-                            < ::flagc::runtime::__private::jiff::Timestamp::constant(
-                                1735689600i64,
-                                0i32,
-                            )
-                    }
-                    ::core::option::Option::None => false,
-                })
-            {
-                return 5f64;
-            }
-            0f64
-        }
-        #[inline]
-        pub(super) fn max_cart_items(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> i64 {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.max_cart_items {
-                    return *v;
-                }
-            }
-            if (match ctx.plan {
-                ::core::option::Option::Some(v) => ::core::matches!(v, Plan::Business),
-                ::core::option::Option::None => false,
-            }) {
-                return 500i64;
-            }
-            100i64
-        }
-        #[inline]
-        pub(super) fn one_page_checkout(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> bool {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.one_page_checkout {
-                    return *v;
-                }
-            }
-            if (match ctx.email.as_deref() {
-                ::core::option::Option::Some(v) => {
-                    (v.ends_with("@shopco.example")
-                        || v.ends_with("@contractors.shopco.example"))
-                }
-                ::core::option::Option::None => false,
-            }
-                && match ctx.employee {
-                    ::core::option::Option::Some(v) => v,
-                    ::core::option::Option::None => false,
-                })
-            {
-                return true;
-            }
-            if (match ctx.country.as_deref() {
-                ::core::option::Option::Some(v) => ::core::matches!(v, "CA" | "US"),
-                ::core::option::Option::None => false,
-            }) {
-                if let ::core::option::Option::Some(b) = match ctx.user_id.as_deref() {
-                    ::core::option::Option::Some(s) => {
-                        const P: ::flagc::bucket::Prefix = ::flagc::bucket::Prefix::from_raw(
-                            1150560118u32,
-                            116u32,
-                            17u32,
-                        );
-                        ::core::option::Option::Some(P.bucket(s.as_bytes()))
-                    }
-                    ::core::option::Option::None => ::core::option::Option::None,
-                } {
-                    match ::flagc::runtime::__private::pick(&[25000u32, 75000u32], b) {
-                        0usize => return true,
-                        1usize => return false,
-                        _ => {}
-                    }
-                }
-            }
-            false
-        }
-        #[inline]
-        pub(super) fn order_confirmation_template(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> ::std::sync::Arc<str> {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.order_confirmation_template {
-                    return ::std::sync::Arc::from(v.as_str());
-                }
-            }
-            if (match ctx.country.as_deref() {
-                ::core::option::Option::Some(v) => {
-                    ::core::matches!(v, "AT" | "CH" | "DE")
-                }
-                ::core::option::Option::None => false,
-            }) {
-                return {
-                    static S: ::flagc::runtime::__private::StaticStr = ::flagc::runtime::__private::StaticStr::new(
-                        "order-confirmation-v3-de",
-                    );
-                    S.get()
-                };
-            }
-            {
-                static S: ::flagc::runtime::__private::StaticStr = ::flagc::runtime::__private::StaticStr::new(
-                    "order-confirmation-v3",
-                );
-                S.get()
-            }
-        }
-        #[inline]
-        pub(super) fn payment_retry_attempts(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> i64 {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.payment_retry_attempts {
-                    return *v;
-                }
-            }
-            if (match ctx.plan {
-                ::core::option::Option::Some(v) => ::core::matches!(v, Plan::Business),
-                ::core::option::Option::None => false,
-            }) {
-                return 3i64;
-            }
-            2i64
-        }
-        #[inline]
-        pub(super) fn payment_router_v2(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> bool {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.payment_router_v2 {
-                    return *v;
-                }
-            }
-            if true {
-                if let ::core::option::Option::Some(b) = match ctx.account_id.as_deref()
-                {
-                    ::core::option::Option::Some(s) => {
-                        const P: ::flagc::bucket::Prefix = ::flagc::bucket::Prefix::from_raw(
-                            2484304131u32,
-                            29285u32,
-                            18u32,
-                        );
-                        ::core::option::Option::Some(P.bucket(s.as_bytes()))
-                    }
-                    ::core::option::Option::None => ::core::option::Option::None,
-                } {
-                    match ::flagc::runtime::__private::pick(&[10000u32, 90000u32], b) {
-                        0usize => return true,
-                        1usize => return false,
-                        _ => {}
-                    }
-                }
-            }
-            false
-        }
-        #[inline]
-        pub(super) fn paypal_pay_later(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> bool {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.paypal_pay_later {
-                    return *v;
-                }
-            }
-            if (match ctx.country.as_deref() {
-                ::core::option::Option::Some(v) => {
-                    ::core::matches!(v, "AU" | "DE" | "FR" | "GB" | "US")
-                }
-                ::core::option::Option::None => false,
-            }
-                && match ctx.plan {
-                    ::core::option::Option::Some(v) => !(::core::matches!(v, Plan::Free)),
-                    ::core::option::Option::None => false,
-                })
-            {
-                return true;
-            }
-            false
-        }
-        #[inline]
-        pub(super) fn price_display(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> PriceDisplay {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.price_display {
-                    return *v;
-                }
-            }
-            let _ = ctx;
-            PriceDisplay::Gross
-        }
-        #[inline]
-        pub(super) fn search_page_size(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> i64 {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.search_page_size {
-                    return *v;
-                }
-            }
-            if (match ctx.platform {
-                ::core::option::Option::Some(v) => {
-                    ::core::matches!(v, Platform::Ios | Platform::Android)
-                }
-                ::core::option::Option::None => false,
-            }) {
-                return 12i64;
-            }
-            24i64
-        }
-        #[inline]
-        pub(super) fn search_ranking_model(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> SearchRankingModel {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.search_ranking_model {
-                    return *v;
-                }
-            }
-            if (match ctx.groups.as_deref() {
-                ::core::option::Option::Some(v) => {
-                    v.iter()
-                        .any(|s| ::core::matches!(s.as_str(), "beta" | "early_access"))
-                }
-                ::core::option::Option::None => false,
-            }) {
-                return SearchRankingModel::LtrV2;
-            }
-            if true {
-                if let ::core::option::Option::Some(b) = match ctx.user_id.as_deref() {
-                    ::core::option::Option::Some(s) => {
-                        const P: ::flagc::bucket::Prefix = ::flagc::bucket::Prefix::from_raw(
-                            1058439018u32,
-                            0u32,
-                            20u32,
-                        );
-                        ::core::option::Option::Some(P.bucket(s.as_bytes()))
-                    }
-                    ::core::option::Option::None => ::core::option::Option::None,
-                } {
-                    match ::flagc::runtime::__private::pick(
-                        &[33334u32, 33333u32, 33333u32],
-                        b,
-                    ) {
-                        0usize => return SearchRankingModel::Bm25,
-                        1usize => return SearchRankingModel::LtrV1,
-                        2usize => return SearchRankingModel::LtrV2,
-                        _ => {}
-                    }
-                }
-            }
-            SearchRankingModel::Bm25
-        }
-        #[inline]
-        pub(super) fn search_typo_tolerance(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> bool {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.search_typo_tolerance {
-                    return *v;
-                }
-            }
-            if (match ctx.email.as_deref() {
-                ::core::option::Option::Some(v) => {
-                    (v.ends_with(".jp") || v.ends_with(".kr") || v.ends_with(".cn"))
-                }
-                ::core::option::Option::None => false,
-            }) {
-                return false;
-            }
-            true
-        }
-        #[inline]
-        pub(super) fn three_ds_mode(
-            ov: ::core::option::Option<&Overrides>,
-            ctx: &Context,
-        ) -> ThreeDsMode {
-            if let ::core::option::Option::Some(o) = ov {
-                if let ::core::option::Option::Some(v) = &o.three_ds_mode {
-                    return *v;
-                }
-            }
-            if (match ctx.risk_score {
-                ::core::option::Option::Some(v) => v > 0.4f64,
-                ::core::option::Option::None => false,
-            }) {
-                return ThreeDsMode::Challenge;
-            }
-            if (match ctx.cart_total {
-                ::core::option::Option::Some(v) => v <= 30f64,
-                ::core::option::Option::None => false,
-            }
-                && match ctx.risk_score {
-                    ::core::option::Option::Some(v) => v <= 0.1f64,
-                    ::core::option::Option::None => false,
-                })
-            {
-                return ThreeDsMode::Exempt;
-            }
-            ThreeDsMode::Frictionless
-        }
-    }
+    /// The string values of the flags, each made an `Arc` once.
+    static __FLAGC_STRS: ::flagc::runtime::__private::StaticStrs<2usize> = ::flagc::runtime::__private::StaticStrs::new([
+        "order-confirmation-v3",
+        "order-confirmation-v3-de",
+    ]);
     /// What this binary was built against.
     pub fn spec() -> ::flagc::runtime::Spec {
         use ::flagc::runtime::__private::Ty;
