@@ -82,9 +82,20 @@ impl Checked {
 /// Reads and checks the flag directory at `dir`. The error is for a directory that cannot be
 /// read at all; everything else is a diagnostic.
 pub fn check_dir(dir: &Path, options: &CheckOptions) -> io::Result<Checked> {
+    check_dir_with(dir, options, true)
+}
+
+/// [`check_dir`] without the cleanup lint (never-firing rules, constant flags: notes for
+/// people, which compile every flag under every static combination): what a build needs,
+/// the model and the errors. `flags!` uses it.
+pub fn check_dir_for_build(dir: &Path, options: &CheckOptions) -> io::Result<Checked> {
+    check_dir_with(dir, options, false)
+}
+
+fn check_dir_with(dir: &Path, options: &CheckOptions, lint: bool) -> io::Result<Checked> {
     let mut diags = diag::Diagnostics::new();
     let sources = Sources::read_dir(dir, &mut diags)?;
-    Ok(check_sources(sources, diags, options))
+    Ok(check_sources_with(sources, diags, options, lint))
 }
 
 /// Checks sources already in memory (tests, git revisions), with the diagnostics gathered

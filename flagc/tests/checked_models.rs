@@ -168,3 +168,29 @@ fn example_lint_finds_no_dead_rules() {
         "{diags:#?}"
     );
 }
+
+#[test]
+fn check_for_build_skips_only_the_cleanup_lint() {
+    let dir = std::env::temp_dir().join(format!("flagc-for-build-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("flagc.toml"),
+        "[static]\nenv = [\"dev\", \"prod\"]\n\n[context]\nuser_id = \"string\"\n",
+    )
+    .unwrap();
+    // True in every environment: a cleanup note from the lint.
+    std::fs::write(
+        dir.join("a.toml"),
+        "[always]\ndescription = \"d\"\nowner = \"o\"\npermanent = true\ndefault = true\n\n\
+         [[always.rules]]\nwhen = { env = \"dev\" }\nvalue = true\n",
+    )
+    .unwrap();
+    let options = CheckOptions::default();
+    let full = flagc::check_dir(&dir, &options).unwrap();
+    let build = flagc::check_dir_for_build(&dir, &options).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let codes = |c: &flagc::Checked| c.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>();
+    assert_eq!(codes(&full), [Code::ConstantFlag]);
+    assert_eq!(codes(&build), []);
+    assert_eq!(full.model, build.model);
+}

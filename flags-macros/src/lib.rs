@@ -109,7 +109,7 @@ fn expand(input: &Input) -> syn::Result<TokenStream> {
     })?;
     let dir = PathBuf::from(&manifest_dir).join(&rel);
     let empty = flagc::Sources::default();
-    let checked = match flagc::check_dir(&dir, &flagc::CheckOptions::default()) {
+    let checked = match flagc::check_dir_for_build(&dir, &flagc::CheckOptions::default()) {
         Ok(c) => c,
         Err(e) => {
             let error = syn::Error::new(
