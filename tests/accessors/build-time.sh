@@ -12,6 +12,9 @@
 # is, in turn,
 #
 #   none     no macro call: a crate that depends on both crates and does not use them;
+#   small    flags!("small") over the first five of those flags, and the same function as
+#            dynamic: the same runtime and macro, so that dynamic − small is what the
+#            other 995 flags add;
 #   dynamic  flags!("flags") and a function that loads the flags and calls five accessors;
 #   static   flags!("flags", env = "production", region = "eu") and the same function;
 #
@@ -104,7 +107,9 @@ probe="$tmp/probe"
 mkdir -p "$probe/src"
 log "writing $nflags flags (cargo run -p flagc-accessor-tests --example thousand_flags)…"
 (cd "$src" && "$cargo" run --offline --quiet -p flagc-accessor-tests --example thousand_flags \
-    -- "$probe/flags" "$nflags")
+    -- "$probe/flags" "$nflags" \
+    && "$cargo" run --offline --quiet -p flagc-accessor-tests --example thousand_flags \
+    -- "$probe/small" 5)
 
 # --- the probe crate -------------------------------------------------------------------
 cp "$src/Cargo.lock" "$probe/Cargo.lock"
@@ -164,6 +169,7 @@ fi
 source_for() { # $1: variant
     case "$1" in
         none) printf '%s\n' "$none_code" ;;
+        small) printf 'flags_macros::flags!("small");\n%s%s' "$user_code" "$tail" ;;
         dynamic) printf 'flags_macros::flags!("flags");\n%s%s' "$user_code" "$tail" ;;
         static) printf 'flags_macros::flags!("flags", env = "production", region = "eu");\n%s%s' \
             "$user_code" "$tail" ;;
@@ -197,7 +203,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END {
     printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 [[ $release == 1 ]] && profiles+=(release)
-variants=(none dynamic static)
+variants=(none small dynamic static)
 declare -A build check build_m expand_bytes
 load_before="$(uptime | sed 's/.*load average: //')"
 for profile in "${profiles[@]}"; do
@@ -312,13 +318,15 @@ for profile in "${profiles[@]}"; do
     done
 done
 echo
-echo "| profile | dynamic − none | static − none |"
-echo "|---|---|---|"
+echo "| profile | dynamic − none | static − none | dynamic − small |"
+echo "|---|---|---|---|"
 for profile in "${profiles[@]}"; do
     n="${build_m[$profile/none]}"
-    printf '| %s | %+.2f s | %+.2f s |\n' "$profile" \
+    m="${build_m[$profile/small]}"
+    printf '| %s | %+.2f s | %+.2f s | %+.2f s |\n' "$profile" \
         "$(echo "${build_m[$profile/dynamic]} - $n" | bc -l)" \
-        "$(echo "${build_m[$profile/static]} - $n" | bc -l)"
+        "$(echo "${build_m[$profile/static]} - $n" | bc -l)" \
+        "$(echo "${build_m[$profile/dynamic]} - $m" | bc -l)"
 done
 echo
 echo "expansion alone (read, check, generate, to text; the macro's compiled flagc, median of $runs):"
