@@ -894,9 +894,8 @@ impl Gen<'_> {
             let v = self.value_tokens(i, c);
             return quote! { let _ = ctx; #v };
         }
-        let mut counter = 0usize;
         let rules = f.rules.iter().map(|r| {
-            let cond = self.all(&r.when, &mut counter);
+            let cond = self.all(&r.when);
             match &r.outcome {
                 CompiledOutcome::Value(v) => {
                     let v = self.value_tokens(i, v);
@@ -951,13 +950,13 @@ impl Gen<'_> {
     /// The conjunction of `conds`, without parentheses around the whole: it is an `if`
     /// condition, where rustc's `unused_parens` lint would look at them (and on checked-in
     /// `flagc generate` output, that lint's source lookups were 40 % of the build).
-    fn all(&self, conds: &[Cond], counter: &mut usize) -> TokenStream {
+    fn all(&self, conds: &[Cond]) -> TokenStream {
         if conds.is_empty() {
             return quote!(true);
         }
         let many = conds.len() > 1;
         let parts = conds.iter().map(|c| match c {
-            Cond::Test(t) => self.test(t, counter),
+            Cond::Test(t) => self.test(t),
             Cond::Any(branches) if branches.is_empty() => quote!(false),
             Cond::Any(branches) => {
                 // Parentheses only where precedence needs them: around a conjunction in a
@@ -966,7 +965,7 @@ impl Gen<'_> {
                 let b: Vec<TokenStream> = branches
                     .iter()
                     .map(|b| {
-                        let e = self.all(b, counter);
+                        let e = self.all(b);
                         if b.len() > 1 && (many || !alone) {
                             quote!((#e))
                         } else {
@@ -984,7 +983,7 @@ impl Gen<'_> {
         quote!(#(#parts)&&*)
     }
 
-    fn test(&self, t: &Test, counter: &mut usize) -> TokenStream {
+    fn test(&self, t: &Test) -> TokenStream {
         let field = self.field(t.field);
         let (access, hit) = match &t.pred {
             Pred::IsSet(_) => {
@@ -994,12 +993,9 @@ impl Gen<'_> {
                     quote!(ctx.#field.is_some())
                 };
             }
-            Pred::Str(p) => (
-                quote!(ctx.#field.as_deref()),
-                self.str_pred(p, &quote!(v), counter),
-            ),
+            Pred::Str(p) => (quote!(ctx.#field.as_deref()), self.str_pred(p, &quote!(v))),
             Pred::List(p) => {
-                let each = self.str_pred(p, &quote!(s.as_str()), counter);
+                let each = self.str_pred(p, &quote!(s.as_str()));
                 (
                     quote!(ctx.#field.as_deref()),
                     quote!(v.iter().any(|s| #each)),
@@ -1064,7 +1060,7 @@ impl Gen<'_> {
             }
             Pred::SemverIn(set) => {
                 let checks = set.iter().map(|lit| {
-                    let ord = semver_static(lit, counter);
+                    let ord = semver_static(lit);
                     quote!(#ord.is_eq())
                 });
                 let hit = if set.is_empty() {
@@ -1075,7 +1071,7 @@ impl Gen<'_> {
                 (quote!(ctx.#field.as_ref()), hit)
             }
             Pred::SemverCmp(op, lit) => {
-                let ord = semver_static(lit, counter);
+                let ord = semver_static(lit);
                 let hit = match op {
                     CmpOp::Lt => quote!(#ord.is_lt()),
                     CmpOp::Lte => quote!(#ord.is_le()),
@@ -1102,7 +1098,7 @@ impl Gen<'_> {
         quote! { match #access { ::core::option::Option::Some(v) => #hit, ::core::option::Option::None => false } }
     }
 
-    fn str_pred(&self, p: &StrPred, s: &TokenStream, counter: &mut usize) -> TokenStream {
+    fn str_pred(&self, p: &StrPred, s: &TokenStream) -> TokenStream {
         let any = |method: &str, needles: Vec<&str>| {
             let method = format_ident!("{}", method);
             if needles.is_empty() {
@@ -1121,7 +1117,6 @@ impl Gen<'_> {
                 }
             }
             StrPred::In(set) => {
-                *counter += 1;
                 let items = set.items().iter().map(|i| &**i);
                 quote! {{
                     static SET: ::flagc::runtime::__private::LazyLock<::flagc::runtime::__private::StrSet> =
@@ -1149,8 +1144,7 @@ impl Gen<'_> {
 }
 
 /// The precedence of the context's version `v` against the literal `lit`: an `Ordering`.
-fn semver_static(lit: &semver::Version, counter: &mut usize) -> TokenStream {
-    *counter += 1;
+fn semver_static(lit: &semver::Version) -> TokenStream {
     let (major, minor, patch) = (lit.major, lit.minor, lit.patch);
     let pre = lit.pre.as_str();
     if pre.is_empty() {

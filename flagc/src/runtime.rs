@@ -1855,11 +1855,10 @@ impl std::error::Error for ValueError {}
 #[doc(hidden)]
 pub mod __private {
     pub use jiff;
-    pub use regex;
     pub use semver;
     pub use std::sync::LazyLock;
 
-    pub use crate::bucket::{bucket, pick};
+    pub use crate::bucket::pick;
     pub use crate::ir::{Pattern, StrSet};
 
     use crate::ir::Value;
