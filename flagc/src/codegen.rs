@@ -27,6 +27,7 @@ use crate::model::{AttrType, CmpOp, Date, Flag, FlagType, FlagValue, Model, type
 use crate::source::Sources;
 
 mod fallback;
+mod pattern;
 
 /// How to generate.
 #[derive(Debug, Clone)]
@@ -1128,6 +1129,9 @@ impl Gen<'_> {
             StrPred::EndsWith(n) => any("ends_with", n.iter().map(|n| &**n).collect()),
             StrPred::Contains(n) => any("contains", n.iter().map(|n| n.as_str()).collect()),
             StrPred::Matches(re) => {
+                if let Some(lowered) = pattern::lower(re.as_str()) {
+                    return lowered.tokens(s);
+                }
                 let pattern = re.as_str();
                 quote! {{
                     static RE: ::flagc::runtime::__private::LazyLock<::flagc::runtime::__private::Pattern> =

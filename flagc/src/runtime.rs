@@ -1855,6 +1855,7 @@ impl std::error::Error for ValueError {}
 #[doc(hidden)]
 pub mod __private {
     pub use jiff;
+    pub use memchr::memmem::Finder;
     pub use semver;
     pub use std::sync::LazyLock;
 
@@ -1863,6 +1864,21 @@ pub mod __private {
 
     use crate::ir::Value;
     use crate::model::FlagType;
+
+    /// Whether `tail` accepts what follows some occurrence of `finder`'s needle in `hay`
+    /// (overlapping occurrences included): a lowered `matches` pattern's search.
+    #[inline]
+    pub fn any_after(hay: &str, finder: &Finder<'_>, tail: impl Fn(&[u8]) -> bool) -> bool {
+        let (hay, n) = (hay.as_bytes(), finder.needle().len());
+        let mut at = 0;
+        while let Some(i) = hay.get(at..).and_then(|rest| finder.find(rest)) {
+            if hay.get(at + i + n..).is_some_and(&tail) {
+                return true;
+            }
+            at += i + 1;
+        }
+        false
+    }
 
     /// Bucket of an integer's decimal form, without allocating.
     #[inline]

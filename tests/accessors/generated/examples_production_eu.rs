@@ -771,15 +771,21 @@ pub mod flags {
                 }
                 && match ctx.user_agent.as_deref() {
                     ::core::option::Option::Some(v) => {
-                        static RE: ::flagc::runtime::__private::LazyLock<
-                            ::flagc::runtime::__private::Pattern,
-                        > = ::flagc::runtime::__private::LazyLock::new(|| {
-                            ::flagc::runtime::__private::Pattern::new(
-                                    "Version/(1[6-9]|[2-9][0-9])\\.",
+                        static FIND: ::flagc::runtime::__private::LazyLock<
+                            ::flagc::runtime::__private::Finder<'static>,
+                        > = ::flagc::runtime::__private::LazyLock::new(|| ::flagc::runtime::__private::Finder::new(
+                            b"Version/",
+                        ));
+                        ::flagc::runtime::__private::any_after(
+                            v,
+                            &FIND,
+                            |t| {
+                                ::core::matches!(
+                                    t, [b'1', b'6'..= b'9', b'.', ..] | [b'2'..= b'9', b'0'..=
+                                    b'9', b'.', ..]
                                 )
-                                .unwrap_or_else(|_| ::flagc::runtime::__private::Pattern::never())
-                        });
-                        RE.is_match(v)
+                            },
+                        )
                     }
                     ::core::option::Option::None => false,
                 }

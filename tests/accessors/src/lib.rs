@@ -2,7 +2,7 @@
 //!
 //! `examples/flags` in dynamic mode and in static mode for every combination of its static
 //! attributes, and `flags/awkward` (names that collide with the generated module's own) in
-//! both modes. The tests live in `tests/`, the benchmarks in `benches/`.
+//! both modes, and `flags/patterns` (`matches` patterns of every shape) in both modes. The tests live in `tests/`, the benchmarks in `benches/`.
 #![forbid(unsafe_code)]
 
 /// `examples/flags`, dynamic mode.
@@ -74,6 +74,16 @@ pub mod awkward {
 /// `flags/awkward` compiled for `env = "prod", flags = "on"`.
 pub mod awkward_static {
     flags_macros::flags!("flags/awkward", env = "prod", flags = "on");
+}
+
+/// `flags/patterns` (one flag per `matches` pattern), dynamic mode.
+pub mod patterns {
+    flags_macros::flags!("flags/patterns");
+}
+
+/// `flags/patterns`, static mode: most of its patterns become native slice patterns.
+pub mod patterns_static {
+    flags_macros::flags!("flags/patterns", static);
 }
 
 /// `flagc generate ../../examples/flags`, checked in (`generated/`): printed code builds.
