@@ -1299,19 +1299,31 @@ struct SnapshotCache {
 impl SnapshotCache {
     /// The snapshot of runtime `id` published under `stamp`, or a newer one loaded from
     /// `current`.
+    ///
+    /// The first slot is tested inline (a service with one runtime always hits it there);
+    /// the others out of line, which keeps the accessors' hot path short.
     #[inline(always)]
     fn get(&mut self, id: u64, stamp: u64, current: &ArcSwap<Snapshot>) -> &Cached {
-        let hit = self
-            .slots
-            .iter()
-            .position(|s| s.as_ref().is_some_and(|c| c.stamp == stamp));
-        let i = match hit {
-            Some(i) => i,
-            None => self.refill(id, stamp, current),
+        let i = match &self.slots[0] {
+            Some(c) if c.stamp == stamp => 0,
+            _ => self.find(id, stamp, current),
         };
         match &self.slots[i] {
             Some(cached) => cached,
             None => unreachable!("slot {i} was just found or filled"),
+        }
+    }
+
+    /// The slot of runtime `id`'s snapshot published under `stamp`, filled if missing.
+    #[inline(never)]
+    fn find(&mut self, id: u64, stamp: u64, current: &ArcSwap<Snapshot>) -> usize {
+        let hit = self
+            .slots
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|c| c.stamp == stamp));
+        match hit {
+            Some(i) => i,
+            None => self.refill(id, stamp, current),
         }
     }
 
