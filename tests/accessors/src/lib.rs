@@ -1,8 +1,9 @@
 //! Generated accessors shared by this package's tests and benchmarks.
 //!
 //! `examples/flags` in dynamic mode and in static mode for every combination of its static
-//! attributes, and `flags/awkward` (names that collide with the generated module's own) in
-//! both modes, and `flags/patterns` (`matches` patterns of every shape) in both modes. The tests live in `tests/`, the benchmarks in `benches/`.
+//! attributes; `flags/awkward` (names that collide with the generated module's own) and
+//! `flags/patterns` (`matches` patterns of every shape) in both modes. The tests live in
+//! `tests/`, the benchmarks in `benches/`.
 #![forbid(unsafe_code)]
 
 /// `examples/flags`, dynamic mode.
