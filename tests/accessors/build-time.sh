@@ -32,7 +32,9 @@
 #
 # For each pair: one warm-up build (every dependency compiled), then N timed builds after
 # touching the source file (only the probe crate recompiles, which the script checks), and
-# the same with `cargo check`. Medians are printed with min and max. Then the expansion alone
+# the same with `cargo check`. Medians are printed with min and max. For dev and dev-noinc,
+# rustc's own phase times of the dynamic and static probes follow (`-Ztime-passes`, through
+# RUSTC_BOOTSTRAP=1): `expand_crate` is the macro's run inside rustc. Then the expansion alone
 # — read, check, generate, to text: what the macro does — is timed in a build script, with
 # the `flagc` the macro itself was built with (opt-level 0 and 3), which splits the build
 # time into "the macro runs" and "rustc compiles what it emitted".
@@ -235,6 +237,38 @@ for profile in "${profiles[@]}"; do
     done
 done
 
+# --- rustc's own account: its expansion phase, with the macro in it ------------------------
+# The probe's rustc command as cargo runs it (`cargo build -v`), rerun with `-Ztime-passes`
+# (`RUSTC_BOOTSTRAP=1`): `expand_crate` is the macro's run inside rustc, including building
+# its tokens through the proc-macro bridge, and `total` the whole compile of the crate. With
+# `-C incremental` (dev) the rerun reuses the same incremental cache, as a rebuild would.
+declare -A passes_expand passes_total
+for profile in "${profiles[@]}"; do
+    [[ $profile == dev || $profile == dev-noinc ]] || continue
+    manifest ''
+    if [[ $profile == dev-noinc ]]; then export CARGO_INCREMENTAL=0; else unset CARGO_INCREMENTAL; fi
+    for variant in dynamic static; do
+        rm -f "$probe/src/"*.rs
+        source_for "$variant" > "$file"
+        touch "$file"
+        cmd="$(cd "$probe" && "$cargo" build --offline -v 2>&1 \
+            | sed -n 's/^ *Running `\(.*--crate-name flags_build_time_probe .*\)`$/\1/p' \
+            | sed 's/--error-format=json //; s/--json=[^ ]* //')"
+        [[ -n $cmd ]] || { log "no rustc command for the probe ($profile / $variant)"; exit 1; }
+        e=() t=()
+        for ((i = 0; i < runs; i++)); do
+            touch "$file"
+            out="$(cd "$probe" && CARGO_MANIFEST_DIR="$probe" RUSTC_BOOTSTRAP=1 \
+                eval "$cmd -Ztime-passes" 2>&1)"
+            e+=("$(awk '$NF == "expand_crate" { sub(";", "", $2); print $2 }' <<<"$out")")
+            t+=("$(awk '$NF == "total" { sub(";", "", $2); print $2 }' <<<"$out")")
+        done
+        passes_expand[$profile/$variant]="$(printf '%s\n' "${e[@]}" | summary)"
+        passes_total[$profile/$variant]="$(printf '%s\n' "${t[@]}" | summary)"
+        log "$profile / $variant: rustc expand_crate ${passes_expand[$profile/$variant]}, total ${passes_total[$profile/$variant]}"
+    done
+done
+
 # --- the expansion alone: the macro's work, timed in a build script -------------------------
 # A build script's dependencies are compiled like a proc macro's (host, `build-override`), so
 # this `flagc` is the very library the macro ran above, unoptimised (dev) or at opt-level 3
@@ -328,6 +362,18 @@ for profile in "${profiles[@]}"; do
         "$(echo "${build_m[$profile/static]} - $n" | bc -l)" \
         "$(echo "${build_m[$profile/dynamic]} - $m" | bc -l)"
 done
+if [[ ${#passes_expand[@]} -gt 0 ]]; then
+    echo
+    echo "rustc -Ztime-passes on the probe: expand_crate (the macro's run, bridge included) and total:"
+    echo "| profile | mode | expand_crate | total |"
+    echo "|---|---|---|---|"
+    for profile in "${profiles[@]}"; do
+        for mode in dynamic static; do
+            [[ -n ${passes_expand[$profile/$mode]:-} ]] || continue
+            echo "| $profile | $mode | ${passes_expand[$profile/$mode]} | ${passes_total[$profile/$mode]} |"
+        done
+    done
+fi
 echo
 echo "expansion alone (read, check, generate, to text; the macro's compiled flagc, median of $runs):"
 echo "| mode | dev (opt-level 0) | dev+bo3 (opt-level 3) | generated |"
