@@ -3,22 +3,36 @@
 //! mode searches with the runtime's DFA. Every flag is tried on hand-picked texts and on
 //! 20,000 generated ones over the patterns' own alphabet.
 
+use std::path::Path;
+
+use flagc::model::{Condition, Op, StrOp};
 use flagc_accessor_tests::{patterns, patterns_static};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/flags/patterns");
 
-/// `(key, pattern, static accessor, dynamic accessor)` for every flag of `flags/patterns`.
+/// `(key, static accessor, dynamic accessor)` for every flag of `flags/patterns`.
 macro_rules! table {
-    ($($key:ident: $pattern:literal,)*) => {
+    ($($key:ident,)*) => {
         [$((
             stringify!($key),
-            $pattern,
             (|f, c| patterns_static::flags::Flags::$key(f, c))
                 as fn(&patterns_static::flags::Flags, &patterns_static::flags::Context) -> bool,
             (|f, c| patterns::flags::Flags::$key(f, c))
                 as fn(&patterns::flags::Flags, &patterns::flags::Context) -> bool,
         ),)*]
     };
+}
+
+/// The pattern of flag `key`'s one rule (`text = { matches = '…' }`), as the files say.
+fn pattern_of(model: &flagc::Model, key: &str) -> String {
+    let flag = model.flag(key).expect("a flag of flags/patterns");
+    match &flag.rules[0].when[0] {
+        Condition::Attr { ops, .. } => match &ops[0] {
+            Op::Str(StrOp::Matches, patterns) => patterns[0].clone(),
+            other => panic!("{key}: expected a `matches` test, found {other:?}"),
+        },
+        other => panic!("{key}: expected a condition on `text`, found {other:?}"),
+    }
 }
 
 /// A small deterministic generator (xorshift), so that failures reproduce.
@@ -80,21 +94,21 @@ impl Rng {
 #[test]
 fn both_modes_agree_with_the_regex_crate() {
     let table = table! {
-        version_tail: r"Version/(1[6-9]|[2-9][0-9])\.",
-        domain_suffix: r"@(corp|contractors)\.example$",
-        anchored_start: r"^u-[0-9]{3}",
-        exact: r"^ab$",
-        periodic_prefix: r"aab",
-        prefix_then_class: r"aa(b|c)",
-        folded_tail: r"x(?i)abc",
-        non_ascii_prefix: r"é[a-c]",
-        start_alternatives: r"^(x|yz)",
-        end_alternatives: r"(x|yz)$",
-        byte_class: r"q(?-u:[a-c])",
-        unicode_digits: r"\d{2}",
-        any_char: r"a.b",
-        no_literal: r"[0-9]x",
-        unbounded: r"ab+$",
+        version_tail,
+        domain_suffix,
+        anchored_start,
+        exact,
+        periodic_prefix,
+        prefix_then_class,
+        folded_tail,
+        non_ascii_prefix,
+        start_alternatives,
+        end_alternatives,
+        byte_class,
+        unicode_digits,
+        any_char,
+        no_literal,
+        unbounded,
     };
     let fixed = patterns_static::flags::load("", patterns_static::flags::Statics {})
         .expect("static mode needs no files");
@@ -153,15 +167,46 @@ fn both_modes_agree_with_the_regex_crate() {
         .map(|t| (*t).to_owned())
         .chain((0..20_000).map(|_| rng.text()))
         .collect();
-    let regexes: Vec<regex::Regex> = table
+    let checked = flagc::check_dir(Path::new(DIR), &flagc::CheckOptions::default())
+        .expect("flags/patterns is readable");
+    let model = checked.model.as_ref().expect("flags/patterns is valid");
+
+    // What static mode made of the patterns: eleven lowered (six searched for their literal,
+    // five slice patterns at an anchored end), four left to the runtime's DFA.
+    let code = flagc::codegen::generate(
+        model,
+        &checked.sources,
+        &flagc::codegen::Options {
+            dir: "flags/patterns".to_owned(),
+            statics: Some(Vec::new()),
+            today: flagc::check::today_utc(),
+        },
+    )
+    .expect("static mode generates")
+    .to_string();
+    let count = |needle: &str| code.matches(needle).count();
+    assert_eq!(
+        count("__private :: any_after ("),
+        6,
+        "searched for a literal"
+    );
+    assert_eq!(
+        count("matches ! (v . as_bytes ()"),
+        5,
+        "slice patterns at an end"
+    );
+    assert_eq!(count("__private :: Pattern :: new ("), 4, "left to the DFA");
+    let patterns: Vec<String> = table.iter().map(|t| pattern_of(model, t.0)).collect();
+    let regexes: Vec<regex::Regex> = patterns
         .iter()
-        .map(|t| regex::Regex::new(t.1).expect("valid"))
+        .map(|p| regex::Regex::new(p).expect("valid"))
         .collect();
     let mut matched = vec![0usize; table.len()];
     for text in &texts {
         let sctx = patterns_static::flags::Context::new().text(text.as_str());
         let dctx = patterns::flags::Context::new().text(text.as_str());
-        for (k, (key, pattern, static_fn, dynamic_fn)) in table.iter().enumerate() {
+        for (k, (key, static_fn, dynamic_fn)) in table.iter().enumerate() {
+            let pattern = &patterns[k];
             let want = regexes[k].is_match(text);
             assert_eq!(
                 static_fn(&fixed, &sctx),
