@@ -58,11 +58,11 @@ pub(super) fn lower(source: &str) -> Option<Lowered> {
     if end {
         items.pop();
     }
-    let mut alts = vec![Vec::new()];
-    for item in items {
-        alts = concat(&alts, &expand(item)?)?;
-    }
-    let lowered = Lowered { start, end, alts };
+    let lowered = Lowered {
+        start,
+        end,
+        alts: expand_seq(items)?,
+    };
     let usable = !lowered.alts.is_empty()
         && lowered.alts.iter().all(|a| !a.is_empty())
         && (start || end || !lowered.prefix().is_empty());
@@ -75,23 +75,23 @@ fn expand(h: &Hir) -> Option<Vec<Vec<ByteClass>>> {
     match h.kind() {
         HirKind::Empty => Some(vec![Vec::new()]),
         HirKind::Literal(lit) => Some(vec![lit.0.iter().map(|&b| vec![(b, b)]).collect()]),
-        HirKind::Class(Class::Unicode(c)) => {
-            let ranges: Option<ByteClass> = c
-                .ranges()
-                .iter()
-                .map(|r| Some((ascii(r.start())?, ascii(r.end())?)))
-                .collect();
-            Some(vec![vec![ranges?]]).filter(|_| !c.ranges().is_empty())
-        }
-        HirKind::Class(Class::Bytes(c)) => {
-            let ranges: ByteClass = c.ranges().iter().map(|r| (r.start(), r.end())).collect();
-            let ascii_only = ranges.iter().all(|&(_, hi)| hi.is_ascii());
-            (ascii_only && !ranges.is_empty()).then(|| vec![vec![ranges]])
+        HirKind::Class(class) => {
+            let ranges: Option<ByteClass> = match class {
+                Class::Unicode(c) => c
+                    .ranges()
+                    .iter()
+                    .map(|r| Some((ascii(u32::from(r.start()))?, ascii(u32::from(r.end()))?)))
+                    .collect(),
+                Class::Bytes(c) => c
+                    .ranges()
+                    .iter()
+                    .map(|r| Some((ascii(r.start().into())?, ascii(r.end().into())?)))
+                    .collect(),
+            };
+            ranges.filter(|r| !r.is_empty()).map(|r| vec![vec![r]])
         }
         HirKind::Capture(c) => expand(&c.sub),
-        HirKind::Concat(items) => items
-            .iter()
-            .try_fold(vec![Vec::new()], |acc, h| concat(&acc, &expand(h)?)),
+        HirKind::Concat(items) => expand_seq(items),
         HirKind::Alternation(items) => {
             let mut all = Vec::new();
             for h in items {
@@ -110,8 +110,15 @@ fn expand(h: &Hir) -> Option<Vec<Vec<ByteClass>>> {
     }
 }
 
-/// `c` as a byte, if ASCII.
-fn ascii(c: char) -> Option<u8> {
+/// Every alternative of `items` one after the other, within the limits.
+fn expand_seq<'h>(items: impl IntoIterator<Item = &'h Hir>) -> Option<Vec<Vec<ByteClass>>> {
+    items
+        .into_iter()
+        .try_fold(vec![Vec::new()], |acc, h| concat(&acc, &expand(h)?))
+}
+
+/// The code point or byte `c` as a byte, if ASCII.
+fn ascii(c: u32) -> Option<u8> {
     u8::try_from(c).ok().filter(u8::is_ascii)
 }
 

@@ -6,6 +6,42 @@
 //! `tests/`, the benchmarks in `benches/`.
 #![forbid(unsafe_code)]
 
+/// A deterministic generator for the tests' inputs, so that a failure reproduces.
+pub mod rng {
+    /// splitmix64: small, deterministic, good enough to pick test values.
+    pub struct Rng(pub u64);
+
+    impl Rng {
+        /// The next 64 random bits.
+        pub fn bits(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+
+        /// A number below `n` (0 when `n` is 0).
+        pub fn below(&mut self, n: usize) -> usize {
+            (self.bits() % n.max(1) as u64) as usize
+        }
+
+        /// `true` `percent` times in a hundred.
+        pub fn chance(&mut self, percent: u64) -> bool {
+            self.bits() % 100 < percent
+        }
+
+        /// One of `items`, `None` if there are none.
+        pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
+            if items.is_empty() {
+                None
+            } else {
+                items.get(self.below(items.len()))
+            }
+        }
+    }
+}
+
 /// `examples/flags`, dynamic mode.
 pub mod examples {
     flags_macros::flags!("../../examples/flags");

@@ -21,36 +21,11 @@ use std::process::Command;
 use flagc::compile::Statics;
 use flagc::model::{AttrRef, AttrType, Condition, Lit, Model, Op, Outcome};
 use flagc::runtime::{IntoSemver, IntoTimestamp};
+use flagc_accessor_tests::rng::Rng;
 use serde_json::{Value as Json, json};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/flags");
 const CONTEXTS_PER_FLAG: usize = 1_000;
-
-/// splitmix64: small, deterministic, good enough to pick test values.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
-        if items.is_empty() {
-            None
-        } else {
-            items.get(self.below(items.len()))
-        }
-    }
-}
 
 /// What the flags ask of one attribute: the literals and string needles they test.
 #[derive(Debug, Default, Clone)]
